@@ -1,0 +1,42 @@
+// snap diff: the changes between two snapshots, or between a snapshot and the rootfs.
+
+import { diffSnapshots, type Change } from '../store/diff.js';
+import { readCommit, resolveRevision } from '../store/revision.js';
+import { snapshotRoot, type SnapshotDir } from '../store/snapshot-read.js';
+import { openStore, type Store } from '../store/store.js';
+import { captureWorktree } from '../store/worktree.js';
+import type { CommonOptions } from './common.js';
+
+/** Options of diff: no revision compares HEAD with the rootfs, one compares it with the rootfs. */
+export interface DiffOptions extends CommonOptions {
+  from?: string;
+  to?: string;
+}
+
+/** The two sides of a comparison, resolved. `to` is undefined when it is the rootfs. */
+export interface DiffSides {
+  store: Store;
+  fromOid: string;
+  toOid?: string;
+  fromRoot: SnapshotDir;
+  toRoot: SnapshotDir;
+}
+
+/** Resolves the two sides of a diff, capturing the rootfs (without writing) when it is one side. */
+export async function resolveSides(options: DiffOptions): Promise<DiffSides> {
+  const store = await openStore(options);
+  const fromOid = await resolveRevision(store, options.from ?? 'HEAD');
+  const fromRoot = await snapshotRoot(store.objects, (await readCommit(store, fromOid)).tree);
+  if (options.to !== undefined) {
+    const toOid = await resolveRevision(store, options.to);
+    return { store, fromOid, toOid, fromRoot, toRoot: await snapshotRoot(store.objects, (await readCommit(store, toOid)).tree) };
+  }
+  const current = await captureWorktree(store, { write: false, onWarning: options.onWarning, onProgress: options.onProgress });
+  return { store, fromOid, fromRoot, toRoot: current.root };
+}
+
+/** Lists the changes from `from` to `to` in walk order (parents first). Writes nothing. */
+export async function diff(options: DiffOptions = {}): Promise<Change[]> {
+  const sides = await resolveSides(options);
+  return diffSnapshots(sides.store.objects, sides.fromRoot, sides.toRoot);
+}

@@ -1,0 +1,103 @@
+// snap diff --export and snap export: changes, or a whole snapshot, as an OCI layer tarball.
+
+import * as fs from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { SnapError, ioError } from '../errors.js';
+import { writeLayer, type Compression, type LayerResult } from '../oci/layer.js';
+import { diffSnapshots } from '../store/diff.js';
+import { readCommit, resolveRevision } from '../store/revision.js';
+import { snapshotRoot, type SnapshotDir } from '../store/snapshot-read.js';
+import { openStore, type Store } from '../store/store.js';
+import type { CommonOptions } from './common.js';
+import { resolveSides } from './diff.js';
+import { layerItems } from './layer-items.js';
+
+/** Where a layer goes: a file path ('-' for stdout is the CLI's business) or an open stream. */
+export type LayerOutput = { path: string } | { stream: Writable };
+
+/** Options shared by exportDiff and exportSnapshot. */
+export interface ExportOptions extends CommonOptions {
+  output: LayerOutput;
+  compression?: Compression;
+}
+
+/** Result of an export: the layer's descriptor facts and how many tar entries it holds. */
+export interface ExportResult extends LayerResult {
+  entries: number;
+}
+
+/** Picks compression from a file name: .gz or .tgz gives gzip, .zst gives zstd, else none. */
+export function compressionForName(path: string): Compression {
+  if (/\.(t?gz)$/.test(path)) return 'gzip';
+  if (/\.zst$/.test(path)) return 'zstd';
+  return 'none';
+}
+
+/**
+ * Writes the change from `from` to `to` (the rootfs when `to` is unset) as an OCI layer. A file
+ * output is written to a temporary name beside it and renamed into place, so a failed export
+ * leaves no partial layer.
+ */
+export async function exportDiff(options: ExportOptions & { from?: string; to?: string }): Promise<ExportResult> {
+  const sides = await resolveSides(options);
+  const changes = await diffSnapshots(sides.store.objects, sides.fromRoot, sides.toRoot);
+  const items = await layerItems(sides.store.objects, changes, sides.toRoot);
+  const rootfsFiles = sides.toOid === undefined ? worktreeFiles(sides.store, changes.map((change) => change.new)) : undefined;
+  return writeTo(sides.store, items, options, rootfsFiles);
+}
+
+/** Writes the whole snapshot `revision` as one layer (the base layer of an image). */
+export async function exportSnapshot(options: ExportOptions & { revision: string }): Promise<ExportResult> {
+  const store = await openStore(options);
+  const oid = await resolveRevision(store, options.revision);
+  const root: SnapshotDir = await snapshotRoot(store.objects, (await readCommit(store, oid)).tree);
+  const changes = await diffSnapshots(store.objects, undefined, root);
+  const items = await layerItems(store.objects, changes, root);
+  return writeTo(store, items, options, undefined);
+}
+
+/** Maps content ids of rootfs files to their paths, for layers whose new side is the rootfs. */
+function worktreeFiles(store: Store, entries: ({ path: Buffer; oid?: string; type: string } | undefined)[]): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  for (const entry of entries) {
+    if (entry?.type === 'file' && entry.oid && !files.has(entry.oid)) {
+      files.set(entry.oid, Buffer.concat([Buffer.from(store.rootfs), Buffer.from('/'), entry.path]));
+    }
+  }
+  return files;
+}
+
+async function writeTo(store: Store, items: Awaited<ReturnType<typeof layerItems>>, options: ExportOptions, rootfsFiles: Map<string, Buffer> | undefined): Promise<ExportResult> {
+  const source = {
+    openBlob: async (oid: string) => {
+      const path = rootfsFiles?.get(oid);
+      if (path) return fs.createReadStream(path);
+      return store.objects.openBlob(oid);
+    },
+  };
+  const writeOptions = {
+    compression: options.compression ?? ('path' in options.output ? compressionForName(options.output.path) : 'none'),
+    onProgress: (p: { entries: number; bytes: number }) => options.onProgress?.({ phase: 'export', done: p.entries, bytes: p.bytes }),
+  };
+  if ('stream' in options.output) {
+    return { ...(await writeLayer(items, source, options.output.stream, writeOptions)), entries: items.length };
+  }
+
+  const target = options.output.path;
+  const temp = `${target}.tmp-${process.pid}`;
+  try {
+    const out = fs.createWriteStream(temp, { flags: 'wx' });
+    const result = await writeLayer(items, source, out, writeOptions);
+    const handle = await fsp.open(temp, 'r+');
+    await handle.sync();
+    await handle.close();
+    await fsp.rename(temp, target);
+    return { ...result, entries: items.length };
+  } catch (error) {
+    await fsp.rm(temp, { force: true });
+    if (error instanceof SnapError) throw error;
+    throw ioError('writing layer', target, error);
+  }
+}
+

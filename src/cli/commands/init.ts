@@ -1,0 +1,25 @@
+// snap init [DIR]
+
+import type { Command } from 'commander';
+import { init } from '../../api/init.js';
+import type { GlobalOptions } from '../context.js';
+import { out, outJson } from '../output.js';
+import { resolve } from 'node:path';
+
+/** Registers `snap init`. */
+export function register(program: Command): void {
+  program
+    .command('init')
+    .summary('create a store for a rootfs')
+    .description('Create a store for the rootfs DIR (default: the current directory). The store is a bare Git repository at DIR/.snap, or at --store PATH (or $SNAP_STORE), for example outside a rootfs that will be exported. It is never part of a snapshot.')
+    .argument('[dir]', 'rootfs directory', '.')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExamples:\n  snap init                      # store at ./.snap\n  snap init /srv/rootfs\n  snap --store /var/lib/snap/web init /srv/rootfs')
+    .action(async (dir: string, options: { json?: boolean }, command: Command) => {
+      const global = command.optsWithGlobals() as GlobalOptions;
+      const base = global.C ?? process.cwd();
+      const result = await init({ dir: resolve(base, dir), store: global.store ?? process.env.SNAP_STORE });
+      if (options.json) outJson(result);
+      else out(`Initialized empty snap store in ${result.gitdir} for rootfs ${result.rootfs}`);
+    });
+}

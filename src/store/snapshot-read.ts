@@ -1,0 +1,95 @@
+// Reading snapshots back: a directory at a time, joining the rootfs tree (content ids) with the
+// meta tree (everything else).
+
+import { SnapError, showPath } from '../errors.js';
+import type { Entry } from '../tree/entry.js';
+import { META_BLOB_NAME, fromTreeName } from './names.js';
+import { ROOT_RECORD_NAME, decodeMeta, joinPath } from './meta-format.js';
+import type { ObjectStore } from './objects.js';
+import { EMPTY_TREE, MODE_TREE, parseTree } from './tree-object.js';
+
+/** A directory of a stored snapshot, named by its two subtree ids. */
+export interface SnapshotDir {
+  path: Buffer;
+  rootfsOid: string;
+  /** Undefined for a directory without children. */
+  metaOid?: string;
+}
+
+/** One child of a stored directory. */
+export interface SnapshotChild {
+  name: Buffer;
+  entry: Entry;
+  /** Set for a directory. */
+  dir?: SnapshotDir;
+}
+
+/** Returns the root directory of the snapshot whose top tree is `tree`. */
+export async function snapshotRoot(objects: ObjectStore, tree: string): Promise<SnapshotDir> {
+  const top = parseTree(tree, await objects.readTyped(tree, 'tree'));
+  const rootfs = top.find((entry) => entry.name.toString() === 'rootfs');
+  const meta = top.find((entry) => entry.name.toString() === 'meta');
+  if (!rootfs || !meta) {
+    throw new SnapError('CORRUPT', `tree ${tree} is not a snap snapshot (no rootfs and meta subtrees)`);
+  }
+  return { path: Buffer.alloc(0), rootfsOid: rootfs.oid, metaOid: meta.oid === EMPTY_TREE ? undefined : meta.oid };
+}
+
+/**
+ * Reads the children of a stored directory, sorted bytewise by name. For the root directory the
+ * rootfs's own entry is returned as `self`. Symlink targets are read from their blobs.
+ */
+export async function readSnapshotDir(objects: ObjectStore, dir: SnapshotDir): Promise<{ self?: Entry; children: SnapshotChild[] }> {
+  if (!dir.metaOid) return { children: [] };
+  const content = new Map<string, { mode: string; oid: string }>();
+  for (const item of parseTree(dir.rootfsOid, await objects.readTyped(dir.rootfsOid, 'tree'))) {
+    content.set(fromTreeName(item.name).toString('latin1'), { mode: item.mode, oid: item.oid });
+  }
+  const subMeta = new Map<string, string>();
+  let metaBlob: string | undefined;
+  for (const item of parseTree(dir.metaOid, await objects.readTyped(dir.metaOid, 'tree'))) {
+    if (item.name.equals(META_BLOB_NAME)) metaBlob = item.oid;
+    else subMeta.set(fromTreeName(item.name).toString('latin1'), item.oid);
+  }
+  if (!metaBlob) throw new SnapError('CORRUPT', `meta tree ${dir.metaOid} has no ${META_BLOB_NAME.toString()} blob`);
+
+  const records = decodeMeta(metaBlob, dir.path, await objects.readTyped(metaBlob, 'blob'));
+  let self: Entry | undefined;
+  const children: SnapshotChild[] = [];
+  for (const { name, entry } of records) {
+    if (dir.path.length === 0 && name.equals(ROOT_RECORD_NAME)) {
+      self = entry;
+      continue;
+    }
+    const key = name.toString('latin1');
+    const stored = content.get(key);
+    const child: SnapshotChild = { name, entry };
+    if (entry.type === 'dir') {
+      if (!stored || stored.mode !== MODE_TREE) throw missing(dir.path, name);
+      child.dir = { path: joinPath(dir.path, name), rootfsOid: stored.oid, metaOid: subMeta.get(key) };
+    } else if (entry.type === 'file' || entry.type === 'symlink') {
+      if (!stored) throw missing(dir.path, name);
+      entry.oid = stored.oid;
+      if (entry.type === 'symlink') {
+        entry.target = await objects.readTyped(stored.oid, 'blob');
+        entry.size = entry.target.length;
+      }
+    }
+    children.push(child);
+  }
+  children.sort((a, b) => Buffer.compare(a.name, b.name));
+  return { self, children };
+}
+
+function missing(dir: Buffer, name: Buffer): SnapError {
+  return new SnapError('CORRUPT', `snapshot records '${showPath(joinPath(dir, name))}' but its rootfs tree lacks it; run 'git fsck' on the store`);
+}
+
+/** Calls `visit` for every entry below `dir` (not `dir` itself), parents before children. */
+export async function walkSnapshot(objects: ObjectStore, dir: SnapshotDir, visit: (entry: Entry, child: SnapshotChild) => void | Promise<void>): Promise<void> {
+  const { children } = await readSnapshotDir(objects, dir);
+  for (const child of children) {
+    await visit(child.entry, child);
+    if (child.dir) await walkSnapshot(objects, child.dir, visit);
+  }
+}

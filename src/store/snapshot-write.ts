@@ -1,0 +1,167 @@
+// Turning a scanned rootfs into Git objects: content blobs, the rootfs tree, and the meta tree of
+// per-directory metadata blobs (layout in docs/FORMAT.md).
+
+import type { Entry } from '../tree/entry.js';
+import type { ScanDir, ScanNode } from '../tree/scan.js';
+import { META_BLOB_NAME, toTreeName } from './names.js';
+import { ROOT_RECORD_NAME, encodeMeta } from './meta-format.js';
+import { hashObject, type ObjectStore, type ObjectType } from './objects.js';
+import { MODE_EXEC, MODE_FILE, MODE_SYMLINK, MODE_TREE, encodeTree, type TreeEntry } from './tree-object.js';
+
+/** Number of files hashed (and compressed) at once; zlib and file reads run on libuv's threads. */
+const CONTENT_CONCURRENCY = 8;
+
+/** Progress of building a snapshot: files whose content was read, and their bytes. */
+export interface BuildProgress {
+  phase: 'content' | 'trees';
+  done: number;
+  total: number;
+  bytes: number;
+}
+
+/** Options of buildSnapshot. */
+export interface BuildOptions {
+  /** Write objects to the store (commit) or keep trees in memory and only hash content (status). */
+  write: boolean;
+  onProgress?: (progress: BuildProgress) => void;
+}
+
+/** Result of buildSnapshot. */
+export interface BuiltSnapshot {
+  /** The snapshot's top tree: `rootfs` and `meta` subtrees. */
+  tree: string;
+  /** Entries recorded, the rootfs itself included. */
+  entries: number;
+  /** Regular files whose content was read (not answered by the stat cache). */
+  filesRead: number;
+  bytesRead: number;
+}
+
+/**
+ * Computes content ids of every file the scan left unhashed, assigns hardlink sets, and writes the
+ * trees. With `write: false` no object reaches the disk: trees and metadata blobs are kept in the
+ * store's memory overlay so they can be diffed.
+ */
+export async function buildSnapshot(objects: ObjectStore, root: Buffer, scan: ScanDir, options: BuildOptions): Promise<BuiltSnapshot> {
+  const nodes = collectNodes(scan);
+  const stats = await computeContent(objects, root, nodes, options);
+  assignHardlinks(nodes);
+
+  const put = async (type: ObjectType, content: Buffer): Promise<string> =>
+    options.write ? objects.write(type, content) : objects.putInMemory(type, content);
+  const { rootfs, meta } = await writeDir(scan, put, true);
+  const top = encodeTree([
+    { mode: MODE_TREE, name: Buffer.from('rootfs'), oid: rootfs },
+    { mode: MODE_TREE, name: Buffer.from('meta'), oid: meta ?? (await put('tree', Buffer.alloc(0))) },
+  ]);
+  const tree = await put('tree', top);
+  return { tree, entries: nodes.length + 1, filesRead: stats.files, bytesRead: stats.bytes };
+}
+
+function collectNodes(scan: ScanDir): ScanNode[] {
+  const out: ScanNode[] = [];
+  const visit = (dir: ScanDir): void => {
+    for (const child of dir.children) {
+      out.push(child);
+      if (child.dir) visit(child.dir);
+    }
+  };
+  visit(scan);
+  return out;
+}
+
+async function computeContent(objects: ObjectStore, root: Buffer, nodes: ScanNode[], options: BuildOptions): Promise<{ files: number; bytes: number }> {
+  const jobs: ScanNode[] = [];
+  for (const node of nodes) {
+    const entry = node.entry;
+    if (entry.type === 'symlink' && !node.cached) {
+      entry.oid = options.write ? await objects.write('blob', entry.target!) : hashObject('blob', entry.target!);
+    }
+    if (entry.type === 'file' && (!node.cached || !entry.oid)) jobs.push(node);
+  }
+
+  // Paths sharing an inode are read once.
+  const byInode = new Map<string, ScanNode[]>();
+  const unique: ScanNode[] = [];
+  for (const node of jobs) {
+    const key = node.stat.nlink > 1 ? `${node.stat.dev}:${node.stat.ino}` : '';
+    if (key === '') {
+      unique.push(node);
+      continue;
+    }
+    const group = byInode.get(key);
+    if (group) group.push(node);
+    else {
+      byInode.set(key, [node]);
+      unique.push(node);
+    }
+  }
+
+  let done = 0;
+  let bytes = 0;
+  let next = 0;
+  const total = unique.length;
+  const worker = async (): Promise<void> => {
+    while (next < unique.length) {
+      const node = unique[next++];
+      const entry = node.entry;
+      entry.oid = await objects.writeFileBlob(Buffer.concat([root, Buffer.from('/'), entry.path]), entry.size, options.write);
+      for (const twin of byInode.get(`${node.stat.dev}:${node.stat.ino}`) ?? []) twin.entry.oid = entry.oid;
+      done += 1;
+      bytes += entry.size;
+      if (done % 256 === 0 || done === total) options.onProgress?.({ phase: 'content', done, total, bytes });
+    }
+  };
+  await Promise.all(Array.from({ length: CONTENT_CONCURRENCY }, worker));
+  return { files: done, bytes };
+}
+
+/** Sets `linkTarget` on every regular file whose inode is shared by two or more recorded paths. */
+function assignHardlinks(nodes: ScanNode[]): void {
+  const sets = new Map<string, Entry[]>();
+  for (const node of nodes) {
+    if (node.entry.type !== 'file' || node.stat.nlink < 2) continue;
+    const key = `${node.stat.dev}:${node.stat.ino}`;
+    const set = sets.get(key);
+    if (set) set.push(node.entry);
+    else sets.set(key, [node.entry]);
+  }
+  for (const members of sets.values()) {
+    if (members.length < 2) continue;
+    const first = members.reduce((a, b) => (Buffer.compare(a.path, b.path) <= 0 ? a : b));
+    for (const member of members) member.linkTarget = first.path;
+  }
+}
+
+type Put = (type: ObjectType, content: Buffer) => Promise<string>;
+
+/**
+ * Writes the rootfs tree and meta tree of one directory, children first. The meta tree of a
+ * directory without children is omitted (undefined), so empty directories add no meta objects.
+ */
+async function writeDir(dir: ScanDir, put: Put, isRoot: boolean): Promise<{ rootfs: string; meta?: string }> {
+  const treeEntries: TreeEntry[] = [];
+  const metaEntries: TreeEntry[] = [];
+  const records: { name: Buffer; entry: Entry }[] = [];
+  if (isRoot) records.push({ name: ROOT_RECORD_NAME, entry: dir.entry });
+
+  for (const child of dir.children) {
+    const name = toTreeName(child.name);
+    const entry = child.entry;
+    records.push({ name: child.name, entry });
+    if (child.dir) {
+      const sub = await writeDir(child.dir, put, false);
+      treeEntries.push({ mode: MODE_TREE, name, oid: sub.rootfs });
+      if (sub.meta) metaEntries.push({ mode: MODE_TREE, name, oid: sub.meta });
+    } else if (entry.type === 'file') {
+      treeEntries.push({ mode: entry.mode & 0o100 ? MODE_EXEC : MODE_FILE, name, oid: entry.oid! });
+    } else if (entry.type === 'symlink') {
+      treeEntries.push({ mode: MODE_SYMLINK, name, oid: entry.oid! });
+    }
+  }
+
+  const rootfs = await put('tree', encodeTree(treeEntries));
+  if (records.length === 0) return { rootfs };
+  metaEntries.push({ mode: MODE_FILE, name: META_BLOB_NAME, oid: await put('blob', encodeMeta(records)) });
+  return { rootfs, meta: await put('tree', encodeTree(metaEntries)) };
+}

@@ -1,0 +1,146 @@
+// A snap store: a bare Git repository plus the rootfs it records. Creating, finding and locking it.
+
+import { promises as fsp } from 'node:fs';
+import * as fs from 'node:fs';
+import { hostname } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { SnapError } from '../errors.js';
+import { ObjectStore } from './objects.js';
+import { RefStore, type Signature } from './refs.js';
+
+/** Name of the store directory inside a rootfs when no other place is given. */
+export const DEFAULT_STORE_NAME = '.snap';
+
+/** Branch that a new store's HEAD points at. */
+export const DEFAULT_BRANCH = 'main';
+
+/** Store is an open snap store. */
+export interface Store {
+  /** Absolute path of the bare Git repository. */
+  gitdir: string;
+  /** Absolute path of the rootfs the store records. */
+  rootfs: string;
+  objects: ObjectStore;
+  refs: RefStore;
+}
+
+/** Options for locating a store, shared by every command. */
+export interface StoreLocation {
+  /** Directory to start from (default: the process's working directory). */
+  cwd?: string;
+  /** Explicit store path (the CLI's --store or SNAP_STORE). */
+  store?: string;
+}
+
+function configText(rootfs: string | undefined): string {
+  const lines = ['[core]', '\trepositoryformatversion = 0', '\tbare = true', '\tlogallrefupdates = always', '[snap]', '\tformat = 1'];
+  if (rootfs) lines.push(`\trootfs = ${rootfs}`);
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * Creates a store for the rootfs `dir`: by default at DIR/.snap, or at `store`. The repository is
+ * filled in a temporary directory beside its final place and renamed into place, so a failed init
+ * leaves nothing behind. Throws ALREADY_EXISTS if a store is there.
+ */
+export async function initStore(dir: string, store?: string): Promise<Store> {
+  const rootfs = resolve(dir);
+  const stat = await fsp.stat(rootfs).catch(() => undefined);
+  if (!stat?.isDirectory()) {
+    throw new SnapError('NOT_FOUND', `rootfs directory '${rootfs}' not found; create it or pass an existing directory`);
+  }
+  const gitdir = store ? resolve(store) : join(rootfs, DEFAULT_STORE_NAME);
+  if (fs.existsSync(gitdir)) {
+    throw new SnapError('ALREADY_EXISTS', `a store already exists at '${gitdir}'; use it, or remove it to start over`);
+  }
+  await fsp.mkdir(dirname(gitdir), { recursive: true });
+  const temp = join(dirname(gitdir), `.${basename(gitdir)}.tmp-${process.pid}`);
+  try {
+    for (const sub of ['objects/info', 'objects/pack', 'refs/heads', 'refs/tags', 'info']) {
+      await fsp.mkdir(join(temp, sub), { recursive: true });
+    }
+    await fsp.writeFile(join(temp, 'HEAD'), `ref: refs/heads/${DEFAULT_BRANCH}\n`);
+    await fsp.writeFile(join(temp, 'config'), configText(store ? rootfs : undefined));
+    await fsp.writeFile(join(temp, 'description'), 'snap store of a rootfs\n');
+    await fsp.rename(temp, gitdir);
+  } catch (error) {
+    await fsp.rm(temp, { recursive: true, force: true });
+    throw new SnapError('IO', `creating store '${gitdir}' failed: ${(error as Error).message}`, { cause: error });
+  }
+  return open(gitdir, rootfs);
+}
+
+function open(gitdir: string, rootfs: string): Store {
+  return { gitdir, rootfs, objects: new ObjectStore(gitdir), refs: new RefStore(gitdir) };
+}
+
+function isStore(path: string): boolean {
+  return fs.existsSync(join(path, 'HEAD')) && fs.existsSync(join(path, 'objects')) && fs.existsSync(join(path, 'config'));
+}
+
+/** Reads the rootfs path a store records in its config ([snap] rootfs). */
+function recordedRootfs(gitdir: string): string | undefined {
+  const text = fs.readFileSync(join(gitdir, 'config'), 'utf8');
+  const match = /^\s*rootfs\s*=\s*(.+?)\s*$/m.exec(text);
+  return match?.[1];
+}
+
+/**
+ * Finds the store for a command: the explicit `store` path if given, else the first DIR/.snap found
+ * walking up from `cwd`, as git finds .git. Throws NO_STORE when there is none.
+ */
+export async function openStore(location: StoreLocation = {}): Promise<Store> {
+  const cwd = resolve(location.cwd ?? process.cwd());
+  if (location.store) {
+    const gitdir = resolve(cwd, location.store);
+    if (!isStore(gitdir)) {
+      throw new SnapError('NO_STORE', `no store at '${gitdir}'; run 'snap init --store ${location.store} ROOTFS' to create one`);
+    }
+    return open(gitdir, recordedRootfs(gitdir) ?? dirname(gitdir));
+  }
+  for (let dir = cwd; ; dir = dirname(dir)) {
+    const candidate = join(dir, DEFAULT_STORE_NAME);
+    if (isStore(candidate)) return open(candidate, recordedRootfs(candidate) ?? dir);
+    if (dirname(dir) === dir) break;
+  }
+  throw new SnapError('NO_STORE', `no store found in '${cwd}' or any parent directory; run 'snap init' in the rootfs, or pass --store`);
+}
+
+/**
+ * Takes the store-wide lock for work that changes the rootfs or the store (commit, checkout),
+ * runs `work`, and releases the lock. Throws LOCKED if another process holds it.
+ */
+export async function withStoreLock<T>(store: Store, work: () => Promise<T>): Promise<T> {
+  const lock = join(store.gitdir, 'snap.lock');
+  try {
+    await fsp.writeFile(lock, `${process.pid}\n`, { flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new SnapError('LOCKED', `'${lock}' exists: another snap command is working on this store; if none is running, remove the file`);
+    }
+    throw error;
+  }
+  try {
+    return await work();
+  } finally {
+    await fsp.rm(lock, { force: true });
+  }
+}
+
+/**
+ * Returns the identity for commits and reflogs: SNAP_AUTHOR_NAME/SNAP_AUTHOR_EMAIL, then Git's
+ * GIT_AUTHOR_NAME/GIT_AUTHOR_EMAIL, then the store's [user] config, then "root <root@HOSTNAME>".
+ * The time is SOURCE_DATE_EPOCH when set (reproducible commits), else now, in UTC.
+ */
+export function identity(store: Store, env: NodeJS.ProcessEnv = process.env): Signature {
+  const config = fs.readFileSync(join(store.gitdir, 'config'), 'utf8');
+  const user = /\[user\]([^[]*)/.exec(config)?.[1] ?? '';
+  const configName = /^\s*name\s*=\s*(.+?)\s*$/m.exec(user)?.[1];
+  const configEmail = /^\s*email\s*=\s*(.+?)\s*$/m.exec(user)?.[1];
+  const login = env.USER ?? 'root';
+  const name = env.SNAP_AUTHOR_NAME ?? env.GIT_AUTHOR_NAME ?? configName ?? login;
+  const email = env.SNAP_AUTHOR_EMAIL ?? env.GIT_AUTHOR_EMAIL ?? configEmail ?? `${login}@${hostname()}`;
+  const epoch = env.SOURCE_DATE_EPOCH !== undefined ? Number(env.SOURCE_DATE_EPOCH) : NaN;
+  const timestamp = Number.isInteger(epoch) ? epoch : Math.floor(Date.now() / 1000);
+  return { name, email, timestamp, timezoneOffset: 0 };
+}

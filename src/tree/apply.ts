@@ -1,0 +1,209 @@
+// Making the rootfs match a snapshot: removing, writing and re-linking only the changed paths,
+// then restoring every recorded attribute in the order that keeps them (owner, mode, xattrs, times).
+
+import * as fs from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { SnapError, ioError, showPath } from '../errors.js';
+import { listXattrs, lstatPath, makeDevice, makeFifo, removeXattr, setTimes, setXattr } from '../native/index.js';
+import type { Change } from '../store/diff.js';
+import type { ObjectStore } from '../store/objects.js';
+import type { Entry } from './entry.js';
+
+/** Looks up the entry a directory has in the target snapshot (for restoring times of parents). */
+export type DirLookup = (path: Buffer) => Promise<Entry | undefined>;
+
+/** Progress of applying changes. */
+export interface ApplyProgress {
+  done: number;
+  total: number;
+}
+
+let tempCounter = 0;
+
+/** Validates that a stored path is safe to create below the rootfs: no empty, '.', '..' or NUL component. */
+export function checkSafePath(path: Buffer): void {
+  if (path.length === 0) return;
+  for (const part of path.toString('latin1').split('/')) {
+    if (part === '' || part === '.' || part === '..' || part.includes('\0')) {
+      throw new SnapError('UNSAFE_PATH', `snapshot path '${showPath(path)}' would leave the rootfs; the store is damaged or forged`);
+    }
+  }
+}
+
+/**
+ * Applies `changes` (in walk order, parents first, as diffSnapshots returns them) to the rootfs at
+ * `root`, so it becomes the target snapshot. Every change is validated before the first write.
+ * Never follows a symlink: new content is written to a temporary name and renamed into place, and
+ * every directory written into is checked to be a real directory first.
+ */
+export async function applyChanges(root: Buffer, changes: Change[], objects: ObjectStore, lookupDir: DirLookup, onProgress?: (p: ApplyProgress) => void): Promise<void> {
+  for (const change of changes) checkSafePath(change.path);
+  const abs = (path: Buffer): Buffer => (path.length === 0 ? root : Buffer.concat([root, Buffer.from('/'), path]));
+  const touchedDirs = new Map<string, Buffer>();
+  const touch = (path: Buffer): void => {
+    const parent = parentOf(path);
+    if (parent) touchedDirs.set(parent.toString('latin1'), parent);
+  };
+  const checkedDirs = new Set<string>();
+  const ensureRealDir = (dir: Buffer): void => {
+    const key = dir.toString('latin1');
+    if (checkedDirs.has(key)) return;
+    const stat = lstatPath(abs(dir));
+    if (stat.type !== 'dir') throw new SnapError('UNSAFE_PATH', `'${showPath(dir)}' is not a directory (it is a ${stat.type}); not writing through it`);
+    checkedDirs.add(key);
+  };
+
+  // Removals: a deleted or type-changed path goes first, with everything below it.
+  const removed: Buffer[] = [];
+  for (const change of changes) {
+    if (change.status !== 'D' && change.status !== 'T') continue;
+    if (removed.some((prefix) => isBelow(change.path, prefix))) continue;
+    fs.rmSync(abs(change.path), { recursive: true, force: true });
+    removed.push(change.path);
+    touch(change.path);
+  }
+
+  // Content: directories, files, symlinks, devices and FIFOs, parents before children. Hardlink
+  // followers wait until every first member exists.
+  const followers: Entry[] = [];
+  const written = new Set<string>();
+  let done = 0;
+  for (const change of changes) {
+    const entry = change.new;
+    if (!entry || change.path.length === 0) continue;
+    const relink = change.status === 'm' && !sameLink(change.old, entry);
+    if (change.status === 'm' && !relink) continue;
+    const parent = parentOf(entry.path);
+    if (parent) ensureRealDir(parent);
+    if (entry.linkTarget && !entry.linkTarget.equals(entry.path)) {
+      followers.push(entry);
+      continue;
+    }
+    await createEntry(abs(entry.path), entry, objects);
+    written.add(entry.path.toString('latin1'));
+    touch(entry.path);
+    onProgress?.({ done: ++done, total: changes.length });
+  }
+  for (const entry of followers) {
+    const target = abs(entry.linkTarget!);
+    const temp = tempName(abs(entry.path));
+    try {
+      fs.linkSync(target, temp);
+      fs.renameSync(temp, abs(entry.path));
+    } catch (error) {
+      fs.rmSync(temp, { force: true });
+      throw ioError('linking', entry.path, error);
+    }
+    touch(entry.path);
+  }
+
+  // Attributes of every changed entry except directories, whose times must wait for their children.
+  const dirs: Entry[] = [];
+  for (const change of changes) {
+    const entry = change.new;
+    if (!entry) continue;
+    if (entry.type === 'dir') {
+      dirs.push(entry);
+      continue;
+    }
+    applyAttributes(abs(entry.path), entry, true);
+  }
+
+  // Directories last, deepest first: changed ones get all attributes, and parents whose entries
+  // changed get their recorded times back.
+  const finalDirs = new Map<string, Entry>();
+  for (const entry of dirs) finalDirs.set(entry.path.toString('latin1'), entry);
+  for (const [key, path] of touchedDirs) {
+    if (finalDirs.has(key)) continue;
+    const entry = await lookupDir(path);
+    if (entry) finalDirs.set(key, { ...entry, xattrs: [] });
+  }
+  const ordered = [...finalDirs.values()].sort((a, b) => depth(b.path) - depth(a.path));
+  for (const entry of ordered) {
+    const full = dirs.includes(entry);
+    if (full) applyAttributes(abs(entry.path), entry, true);
+    else setTimes(abs(entry.path), entry.mtimeNs, entry.mtimeNs);
+  }
+}
+
+function sameLink(a: Entry | undefined, b: Entry): boolean {
+  if (!a?.linkTarget || !b.linkTarget) return !a?.linkTarget && !b.linkTarget;
+  return a.linkTarget.equals(b.linkTarget);
+}
+
+function depth(path: Buffer): number {
+  if (path.length === 0) return 0;
+  let count = 1;
+  for (const byte of path) if (byte === 0x2f) count += 1;
+  return count;
+}
+
+function parentOf(path: Buffer): Buffer | undefined {
+  if (path.length === 0) return undefined;
+  const slash = path.lastIndexOf(0x2f);
+  return slash < 0 ? Buffer.alloc(0) : path.subarray(0, slash);
+}
+
+function isBelow(path: Buffer, prefix: Buffer): boolean {
+  if (path.equals(prefix)) return true;
+  return path.length > prefix.length && path[prefix.length] === 0x2f && path.subarray(0, prefix.length).equals(prefix);
+}
+
+function tempName(path: Buffer): Buffer {
+  tempCounter += 1;
+  const slash = path.lastIndexOf(0x2f);
+  return Buffer.concat([path.subarray(0, slash + 1), Buffer.from(`.snap-tmp-${process.pid}-${tempCounter}`)]);
+}
+
+/** Creates one entry at a temporary name beside `path` and renames it over whatever is there. */
+async function createEntry(path: Buffer, entry: Entry, objects: ObjectStore): Promise<void> {
+  if (entry.type === 'dir') {
+    const existing = fs.existsSync(path) ? lstatPath(path) : undefined;
+    if (existing?.type === 'dir') return;
+    if (existing) fs.rmSync(path, { force: true });
+    fs.mkdirSync(path, { mode: 0o700 });
+    return;
+  }
+  const temp = tempName(path);
+  try {
+    if (entry.type === 'file') {
+      const source = await objects.openBlob(entry.oid!);
+      await pipeline(source, fs.createWriteStream(temp, { flags: 'wx', mode: 0o600 }));
+    } else if (entry.type === 'symlink') {
+      fs.symlinkSync(entry.target!, temp);
+    } else if (entry.type === 'fifo') {
+      makeFifo(temp, 0o600);
+    } else {
+      makeDevice(temp, entry.type, 0o600, entry.rdevMajor ?? 0, entry.rdevMinor ?? 0);
+    }
+    fs.renameSync(temp, path);
+  } catch (error) {
+    fs.rmSync(temp, { force: true });
+    if (error instanceof SnapError) throw error;
+    throw ioError('writing', path, error);
+  }
+}
+
+/**
+ * Restores owner, mode, xattrs and times, in that order: chown clears setuid/setgid bits and file
+ * capabilities, so mode and xattrs come after it; times come last because setting xattrs on some
+ * filesystems updates nothing but ctime, and nothing after it changes mtime.
+ */
+function applyAttributes(path: Buffer, entry: Entry, withXattrs: boolean): void {
+  try {
+    fs.lchownSync(path, entry.uid, entry.gid);
+    if (entry.type !== 'symlink') fs.chmodSync(path, entry.mode);
+    if (withXattrs) {
+      const wanted = new Map(entry.xattrs.map((x) => [x.name, x.value]));
+      for (const current of listXattrs(path)) {
+        const value = wanted.get(current.name);
+        if (value === undefined) removeXattr(path, current.name);
+        else if (value.equals(current.value)) wanted.delete(current.name);
+      }
+      for (const [name, value] of wanted) setXattr(path, name, value);
+    }
+    setTimes(path, entry.mtimeNs, entry.mtimeNs);
+  } catch (error) {
+    throw ioError('restoring attributes of', path, error);
+  }
+}
