@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "snap_native",
+      "sources": ["snap_native.c"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra"]
+    }
+  ]
+}

@@ -1,0 +1,192 @@
+// Typed access to snap_native, the project's Node-API addon for the Linux calls Node's fs lacks.
+
+import { createRequire } from 'node:module';
+import { SnapError } from '../errors.js';
+
+/** The metadata of one filesystem entry, from lstat or fstatat without following a final symlink. */
+export interface StatInfo {
+  /** The entry name bytes (readDirStat) or the full path given (lstatPath). */
+  name: Buffer;
+  type: 'file' | 'dir' | 'symlink' | 'char' | 'block' | 'fifo' | 'socket';
+  /** st_mode & 0o7777: permission, setuid, setgid and sticky bits. */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** st_size in bytes, exact up to 2^53. */
+  size: number;
+  dev: bigint;
+  ino: bigint;
+  nlink: number;
+  /** st_mtim in nanoseconds since the Unix epoch. */
+  mtimeNs: bigint;
+  /** st_ctim in nanoseconds since the Unix epoch. */
+  ctimeNs: bigint;
+  /** major() of st_rdev for character and block devices, and 0 for every other type. */
+  rdevMajor: number;
+  /** minor() of st_rdev for character and block devices, and 0 for every other type. */
+  rdevMinor: number;
+}
+
+/**
+ * The flat form in which the addon returns stat results; native/snap_native.c describes it.
+ * The field indexes below must match its F_* and B_* enums, and TYPES its type codes.
+ */
+interface StatTable {
+  names: Buffer;
+  numbers: Float64Array;
+  bigints: BigUint64Array;
+}
+
+const NUMBER_FIELDS = 12;
+const F_TYPE = 0, F_MODE = 1, F_UID = 2, F_GID = 3, F_SIZE = 4, F_NLINK = 5, F_RDEV_MAJOR = 6;
+const F_RDEV_MINOR = 7, F_NAME_END = 8, F_WIDE = 9, F_MTIME_NSEC = 10, F_CTIME_NSEC = 11;
+const BIGINT_FIELDS = 4;
+const B_DEV = 0, B_INO = 1, B_MTIME = 2, B_CTIME = 3;
+const WIDE_MTIME = 1, WIDE_CTIME = 2;
+const TYPES: readonly StatInfo['type'][] = ['file', 'dir', 'symlink', 'char', 'block', 'fifo', 'socket'];
+
+const NS_PER_SECOND = 1_000_000_000n;
+
+/** The functions of native/snap_native.c as the addon exports them. */
+interface Addon {
+  readDirStat(dir: Buffer): StatTable;
+  lstatPath(path: Buffer): StatTable;
+  listXattrs(path: Buffer): { name: string; value: Buffer }[];
+  setXattr(path: Buffer, name: string, value: Buffer): void;
+  removeXattr(path: Buffer, name: string): void;
+  makeDevice(path: Buffer, type: 'char' | 'block', mode: number, major: number, minor: number): void;
+  makeFifo(path: Buffer, mode: number): void;
+  setTimes(path: Buffer, atimeSec: bigint, atimeNsec: number, mtimeSec: bigint, mtimeNsec: number): void;
+}
+
+// Relative to this file, which is dist/native/index.js when compiled and src/native/index.ts under
+// vitest. Both sit two levels below the package root.
+const ADDON_PATH = '../../native/build/Release/snap_native.node';
+
+let addon: Addon | undefined;
+
+/** Loads the addon on first use, so that importing this module never fails. */
+function loadAddon(): Addon {
+  if (addon !== undefined) return addon;
+  const require = createRequire(import.meta.url);
+  try {
+    addon = require(ADDON_PATH) as Addon;
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') {
+      throw new SnapError('NATIVE', "native addon not built; run 'npm install' (needs g++ and make)", { cause });
+    }
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    throw new SnapError('NATIVE', `native addon failed to load: ${detail}; run 'npm install' to rebuild it`, {
+      cause,
+    });
+  }
+  return addon;
+}
+
+/** Turns the addon's stat table into StatInfo objects. Each name is a view into table.names. */
+function toStatInfos(table: StatTable): StatInfo[] {
+  const { names, numbers, bigints } = table;
+  const signed = new BigInt64Array(bigints.buffer, bigints.byteOffset, bigints.length);
+  const count = numbers.length / NUMBER_FIELDS;
+  const infos = new Array<StatInfo>(count);
+  let nameStart = 0;
+
+  for (let i = 0; i < count; i++) {
+    const n = i * NUMBER_FIELDS;
+    const b = i * BIGINT_FIELDS;
+    const nameEnd = numbers[n + F_NAME_END];
+    const wide = numbers[n + F_WIDE];
+    infos[i] = {
+      name: names.subarray(nameStart, nameEnd),
+      type: TYPES[numbers[n + F_TYPE]],
+      mode: numbers[n + F_MODE],
+      uid: numbers[n + F_UID],
+      gid: numbers[n + F_GID],
+      size: numbers[n + F_SIZE],
+      dev: bigints[b + B_DEV],
+      ino: bigints[b + B_INO],
+      nlink: numbers[n + F_NLINK],
+      mtimeNs: wide & WIDE_MTIME ? wideNs(signed[b + B_MTIME], numbers[n + F_MTIME_NSEC]) : signed[b + B_MTIME],
+      ctimeNs: wide & WIDE_CTIME ? wideNs(signed[b + B_CTIME], numbers[n + F_CTIME_NSEC]) : signed[b + B_CTIME],
+      rdevMajor: numbers[n + F_RDEV_MAJOR],
+      rdevMinor: numbers[n + F_RDEV_MINOR],
+    };
+    nameStart = nameEnd;
+  }
+  return infos;
+}
+
+/** Combines seconds and nanoseconds for a time whose nanosecond count exceeds 64 bits. */
+function wideNs(seconds: bigint, nanoseconds: number): bigint {
+  return seconds * NS_PER_SECOND + BigInt(nanoseconds);
+}
+
+/** Splits nanoseconds since the epoch into seconds and nanoseconds in [0, 1e9), flooring. */
+function splitNs(ns: bigint): [bigint, number] {
+  let seconds = ns / NS_PER_SECOND;
+  let rest = ns % NS_PER_SECOND;
+  if (rest < 0n) {
+    rest += NS_PER_SECOND;
+    seconds -= 1n;
+  }
+  return [seconds, Number(rest)];
+}
+
+/**
+ * Lists dir and stats every entry except . and .. with fstatat(dirfd, name, AT_SYMLINK_NOFOLLOW),
+ * in one native call. Order is unspecified (readdir order). An entry removed between readdir and
+ * fstatat is left out. The returned names are views into one Buffer shared by the whole result.
+ * Throws a Node-style system error (code, errno, syscall) if dir cannot be read.
+ */
+export function readDirStat(dir: Buffer): StatInfo[] {
+  return toStatInfos(loadAddon().readDirStat(dir));
+}
+
+/** Returns lstat of one path, never following a final symlink. Its name is a copy of path. */
+export function lstatPath(path: Buffer): StatInfo {
+  const [info] = toStatInfos(loadAddon().lstatPath(path));
+  return info;
+}
+
+/**
+ * Returns all extended attributes of the path itself (llistxattr + lgetxattr, never following a
+ * symlink), sorted by name in byte order. A filesystem without xattr support yields []. An
+ * attribute removed between the two calls is left out, and one that changes size is read again.
+ * Throws EILSEQ for an attribute name that is not UTF-8, since a string cannot carry it exactly.
+ */
+export function listXattrs(path: Buffer): { name: string; value: Buffer }[] {
+  return loadAddon().listXattrs(path);
+}
+
+/** Creates or replaces one extended attribute of the path itself (lsetxattr, flags 0). */
+export function setXattr(path: Buffer, name: string, value: Buffer): void {
+  loadAddon().setXattr(path, name, value);
+}
+
+/** Removes one extended attribute of the path itself (lremovexattr). Throws ENODATA if absent. */
+export function removeXattr(path: Buffer, name: string): void {
+  loadAddon().removeXattr(path, name);
+}
+
+/**
+ * Creates a character or block device node (mknod with makedev(major, minor)). mode is the
+ * permission bits, which the process umask still masks, so callers chmod afterwards.
+ */
+export function makeDevice(path: Buffer, type: 'char' | 'block', mode: number, major: number, minor: number): void {
+  loadAddon().makeDevice(path, type, mode, major, minor);
+}
+
+/** Creates a FIFO (mkfifo). mode is masked by the process umask, so callers chmod afterwards. */
+export function makeFifo(path: Buffer, mode: number): void {
+  loadAddon().makeFifo(path, mode);
+}
+
+/**
+ * Sets access and modification times with exact nanoseconds: utimensat(AT_FDCWD, path,
+ * [atime, mtime], AT_SYMLINK_NOFOLLOW), so a symlink's own times change, never its target's.
+ */
+export function setTimes(path: Buffer, atimeNs: bigint, mtimeNs: bigint): void {
+  const [atimeSec, atimeNsec] = splitNs(atimeNs);
+  const [mtimeSec, mtimeNsec] = splitNs(mtimeNs);
+  loadAddon().setTimes(path, atimeSec, atimeNsec, mtimeSec, mtimeNsec);
+}

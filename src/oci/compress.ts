@@ -1,0 +1,108 @@
+// Compression of layer tarballs: gzip through node:zlib, zstd through one `zstd` process per layer.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { constants as fsConstants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { Duplex } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import { SnapError } from '../errors.js';
+
+/** Compression applied to a layer tarball. */
+export type Compression = 'none' | 'gzip' | 'zstd';
+
+/** OCI media type of a layer for each compression. */
+export const LAYER_MEDIA_TYPES: Record<Compression, string> = {
+  none: 'application/vnd.oci.image.layer.v1.tar',
+  gzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  zstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
+};
+
+/** Compressor is a stream that compresses what is written to it, with a hook to check its end. */
+export interface Compressor {
+  stream: Duplex;
+  /** Resolves once the compressor has exited cleanly; rejects when it failed. */
+  finished(): Promise<void>;
+  /** Stops the compressor after a failure elsewhere in the pipeline. */
+  abort(): void;
+}
+
+/**
+ * Creates the compressor for `compression`, or undefined for 'none'. Throws SnapError NOT_FOUND
+ * for zstd when no `zstd` program is on PATH; nothing has been written at that point.
+ */
+export async function createCompressor(compression: Compression): Promise<Compressor | undefined> {
+  switch (compression) {
+    case 'none':
+      return undefined;
+    case 'gzip':
+      return gzipCompressor();
+    case 'zstd':
+      return zstdCompressor(await findZstd());
+    default:
+      throw new SnapError('USAGE', `unknown compression '${String(compression)}'; use none, gzip or zstd`);
+  }
+}
+
+// node:zlib writes a gzip header with MTIME 0, no file name and OS 3 (Unix), so with one zlib
+// version the same tar always compresses to the same bytes at the default level.
+function gzipCompressor(): Compressor {
+  const gzip = createGzip();
+  return { stream: gzip, finished: async () => {}, abort: () => gzip.destroy() };
+}
+
+const ZSTD_MISSING = "zstd compression needs the 'zstd' program; install it (apt-get install zstd) or use --gzip";
+
+async function findZstd(): Promise<string> {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, 'zstd');
+    try {
+      await access(candidate, fsConstants.X_OK);
+      if ((await stat(candidate)).isFile()) return candidate;
+    } catch {
+      // Not in this directory; try the next one.
+    }
+  }
+  throw new SnapError('NOT_FOUND', ZSTD_MISSING);
+}
+
+// The level and thread count are fixed on the command line, and ZSTD_CLEVEL and ZSTD_NBTHREADS are
+// removed from the environment, because zstd's output depends on both. The output still depends
+// on the zstd version installed.
+function zstdCompressor(program: string): Compressor {
+  const env = { ...process.env };
+  delete env.ZSTD_CLEVEL;
+  delete env.ZSTD_NBTHREADS;
+  const child = spawn(program, ['-3', '-T1', '-q', '-c', '--no-progress'], { stdio: ['pipe', 'pipe', 'pipe'], env });
+
+  let stderr = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (text: string) => {
+    stderr = (stderr + text).slice(-2000);
+  });
+  const exited = waitForExit(child, () => stderr);
+  // Keep an early failure from surfacing as an unhandled rejection before finished() is awaited.
+  exited.catch(() => {});
+
+  return {
+    stream: Duplex.from({ writable: child.stdin!, readable: child.stdout! }),
+    finished: () => exited,
+    abort: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill();
+    },
+  };
+}
+
+function waitForExit(child: ChildProcess, stderr: () => string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') reject(new SnapError('NOT_FOUND', ZSTD_MISSING, { cause: error }));
+      else reject(new SnapError('IO', `starting zstd failed: ${error.code ?? error.message}`, { cause: error }));
+    });
+    child.once('close', (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new SnapError('IO', `zstd failed (${signal ?? `exit code ${code}`}): ${stderr().trim() || 'no message'}`));
+    });
+  });
+}

@@ -1,0 +1,546 @@
+// Tests of the native addon against real files, with Node's fs, stat(1) and getfattr(1) as judges.
+
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  listXattrs,
+  lstatPath,
+  makeDevice,
+  makeFifo,
+  readDirStat,
+  removeXattr,
+  setTimes,
+  setXattr,
+  type StatInfo,
+} from '../src/native/index.js';
+
+const ADDON_FILE = path.resolve(import.meta.dirname, '../native/build/Release/snap_native.node');
+
+let root: string;
+
+// ext4 without the ea_inode feature keeps an xattr value within one block (about 4 KiB), so tests of
+// larger values use a directory on tmpfs, which takes values up to the VFS limit of 64 KiB.
+const TMPFS_MAGIC = 0x01021994;
+const shmIsTmpfs = fs.existsSync('/dev/shm') && fs.statfsSync('/dev/shm').type === TMPFS_MAGIC;
+let shm: string;
+
+/** Joins a directory and raw name bytes into one path Buffer. */
+function join(dir: string | Buffer, ...names: (string | Buffer)[]): Buffer {
+  const parts: Buffer[] = [Buffer.from(dir)];
+  for (const name of names) parts.push(Buffer.from('/'), Buffer.from(name));
+  return Buffer.concat(parts);
+}
+
+/** Makes a fresh directory under root for one test. */
+function freshDir(name: string): string {
+  const dir = path.join(root, name);
+  fs.mkdirSync(dir);
+  return dir;
+}
+
+/** Returns the error that fn throws, failing the test if it throws nothing. */
+function thrown(fn: () => unknown): NodeJS.ErrnoException {
+  try {
+    fn();
+  } catch (error) {
+    return error as NodeJS.ErrnoException;
+  }
+  throw new Error('expected an error, but the call returned');
+}
+
+/** Reads all xattrs of path with getfattr -h (no symlink following), values as Buffers. */
+function getfattr(file: string): Map<string, Buffer> {
+  const output = execFileSync('getfattr', ['-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names', file], {
+    encoding: 'utf8',
+  });
+  const attrs = new Map<string, Buffer>();
+  for (const line of output.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    if (eq < 0) attrs.set(line, Buffer.alloc(0));
+    else attrs.set(line.slice(0, eq), Buffer.from(line.slice(eq + 3), 'hex'));
+  }
+  return attrs;
+}
+
+/** Checks every StatInfo field against Node's bigint lstat of the same path. */
+function expectMatchesNode(info: StatInfo, file: Buffer): void {
+  const st = fs.lstatSync(file, { bigint: true });
+  expect(info.mode).toBe(Number(st.mode & 0o7777n));
+  expect(info.uid).toBe(Number(st.uid));
+  expect(info.gid).toBe(Number(st.gid));
+  expect(info.size).toBe(Number(st.size));
+  expect(info.dev).toBe(st.dev);
+  expect(info.ino).toBe(st.ino);
+  expect(info.nlink).toBe(Number(st.nlink));
+  expect(info.mtimeNs).toBe(st.mtimeNs);
+  expect(info.ctimeNs).toBe(st.ctimeNs);
+}
+
+beforeAll(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'snap-native-'));
+  if (shmIsTmpfs) shm = fs.mkdtempSync('/dev/shm/snap-native-');
+});
+
+afterAll(() => {
+  fs.rmSync(root, { recursive: true, force: true });
+  if (shmIsTmpfs) fs.rmSync(shm, { recursive: true, force: true });
+});
+
+describe('readDirStat', () => {
+  let dir: string;
+  let server: net.Server;
+  let entries: Map<string, StatInfo>;
+
+  beforeAll(async () => {
+    dir = freshDir('types');
+    fs.writeFileSync(path.join(dir, 'file'), 'hello');
+    fs.chmodSync(path.join(dir, 'file'), 0o7755);
+    fs.linkSync(path.join(dir, 'file'), path.join(dir, 'hardlink'));
+    fs.mkdirSync(path.join(dir, 'dir'), 0o1777);
+    fs.chmodSync(path.join(dir, 'dir'), 0o1777);
+    fs.symlinkSync('file', path.join(dir, 'symlink'));
+    makeDevice(join(dir, 'char'), 'char', 0o620, 4, 64);
+    makeDevice(join(dir, 'block'), 'block', 0o660, 259, 70000);
+    makeFifo(join(dir, 'fifo'), 0o640);
+    server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(path.join(dir, 'socket'), resolve));
+
+    entries = new Map(readDirStat(Buffer.from(dir)).map((info) => [info.name.toString(), info]));
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('lists every entry except . and ..', () => {
+    expect([...entries.keys()].sort()).toEqual(fs.readdirSync(dir).sort());
+    expect(entries.size).toBe(8);
+  });
+
+  it.each([
+    ['file', 'file'],
+    ['hardlink', 'file'],
+    ['dir', 'dir'],
+    ['symlink', 'symlink'],
+    ['char', 'char'],
+    ['block', 'block'],
+    ['fifo', 'fifo'],
+    ['socket', 'socket'],
+  ])('reports %s as type %s', (name, type) => {
+    expect(entries.get(name)?.type).toBe(type);
+  });
+
+  it.each(['file', 'hardlink', 'dir', 'symlink', 'char', 'block', 'fifo', 'socket'])(
+    'matches Node lstat for %s',
+    (name) => {
+      expectMatchesNode(entries.get(name)!, join(dir, name));
+    },
+  );
+
+  it('keeps all 12 mode bits', () => {
+    expect(entries.get('file')!.mode).toBe(0o7755);
+    expect(entries.get('dir')!.mode).toBe(0o1777);
+  });
+
+  it('counts hardlinks', () => {
+    expect(entries.get('file')!.nlink).toBe(2);
+    expect(entries.get('hardlink')!.ino).toBe(entries.get('file')!.ino);
+  });
+
+  it('reports symlink size as target length', () => {
+    expect(entries.get('symlink')!.size).toBe(4);
+  });
+
+  it.each([
+    ['char', 4, 64],
+    ['block', 259, 70000],
+  ])('reports device numbers of %s', (name, major, minor) => {
+    const info = entries.get(name)!;
+    expect(info.rdevMajor).toBe(major);
+    expect(info.rdevMinor).toBe(minor);
+    const judged = execFileSync('stat', ['-c', '%Hr %Lr', path.join(dir, name)], { encoding: 'utf8' }).trim();
+    expect(judged).toBe(`${major} ${minor}`);
+  });
+
+  it('reports zero device numbers for non-devices', () => {
+    for (const name of ['file', 'dir', 'symlink', 'fifo', 'socket']) {
+      expect(entries.get(name)!.rdevMajor).toBe(0);
+      expect(entries.get(name)!.rdevMinor).toBe(0);
+    }
+  });
+
+  it('agrees with Node on a large directory', () => {
+    const big = freshDir('big');
+    const expected = new Map<string, bigint>();
+    for (let i = 0; i < 3000; i++) {
+      // Long names make the name buffer grow several times as well as the table.
+      const name = `${String(i).padStart(5, '0')}-${'x'.repeat(200)}`;
+      fs.writeFileSync(path.join(big, name), String(i).repeat(i % 7));
+      expected.set(name, fs.lstatSync(path.join(big, name), { bigint: true }).ino);
+    }
+
+    const infos = readDirStat(Buffer.from(big));
+    expect(infos).toHaveLength(3000);
+    for (const info of infos) {
+      const name = info.name.toString();
+      expect(info.ino).toBe(expected.get(name));
+      expect(info.size).toBe(String(Number(name.slice(0, 5))).length * (Number(name.slice(0, 5)) % 7));
+    }
+  });
+
+  it('returns [] for an empty directory', () => {
+    expect(readDirStat(Buffer.from(freshDir('empty')))).toEqual([]);
+  });
+
+  it('throws ENOTDIR for a file', () => {
+    const error = thrown(() => readDirStat(join(dir, 'file')));
+    expect(error.code).toBe('ENOTDIR');
+    expect(error.syscall).toBe('open');
+  });
+});
+
+describe('names as raw bytes', () => {
+  it('round-trips a name that is not UTF-8', () => {
+    const dir = freshDir('bytes');
+    const name = Buffer.from([0x66, 0xff, 0x0a]);
+    fs.writeFileSync(join(dir, name), 'x');
+
+    const [info] = readDirStat(Buffer.from(dir));
+    expect(info.name.equals(name)).toBe(true);
+    expect(lstatPath(join(dir, name)).type).toBe('file');
+  });
+
+  it('round-trips a 255-byte name', () => {
+    const dir = freshDir('long-name');
+    const name = Buffer.concat([Buffer.alloc(200, 0xe9), Buffer.alloc(55, 0x61)]);
+    expect(name).toHaveLength(255);
+    fs.mkdirSync(join(dir, name));
+
+    const [info] = readDirStat(Buffer.from(dir));
+    expect(info.name.equals(name)).toBe(true);
+    expect(info.type).toBe('dir');
+  });
+
+  it('rejects a 256-byte name with ENAMETOOLONG', () => {
+    const error = thrown(() => lstatPath(join(root, Buffer.alloc(256, 0x61))));
+    expect(error.code).toBe('ENAMETOOLONG');
+  });
+
+  it('stats a path of several KB', () => {
+    let deep = Buffer.from(freshDir('deep'));
+    for (let i = 0; i < 15; i++) {
+      deep = join(deep, Buffer.alloc(250, 0x61 + i));
+      fs.mkdirSync(deep);
+    }
+    expect(deep.length).toBeGreaterThan(3750);
+
+    const info = lstatPath(deep);
+    expect(info.name.equals(deep)).toBe(true);
+    expect(info.type).toBe('dir');
+  });
+
+  it('rejects a path containing NUL with EINVAL', () => {
+    const error = thrown(() => lstatPath(Buffer.from('a\0b')));
+    expect(error.code).toBe('EINVAL');
+    expect(error.syscall).toBe('lstat');
+  });
+});
+
+describe('lstatPath', () => {
+  it('does not follow a final symlink', () => {
+    const dir = freshDir('lstat');
+    fs.writeFileSync(path.join(dir, 'target'), 'content');
+    fs.symlinkSync('target', path.join(dir, 'link'));
+
+    const info = lstatPath(join(dir, 'link'));
+    expect(info.type).toBe('symlink');
+    expect(info.size).toBe(6);
+    expectMatchesNode(info, join(dir, 'link'));
+  });
+
+  it('returns a copy of the path as name', () => {
+    const file = join(root);
+    const info = lstatPath(file);
+    file.fill(0x7a);
+    expect(info.name.toString()).toBe(root);
+  });
+});
+
+describe('setTimes', () => {
+  it.each([
+    ['2023', 1_700_000_000_123_456_789n],
+    ['before 1970', -1_234_567_891n],
+    ['after 2262', 10_413_792_000_987_654_321n],
+  ])('round-trips nanoseconds on a file (%s)', (_label, mtimeNs) => {
+    const file = join(root, `times-${mtimeNs}`);
+    fs.writeFileSync(file, 'x');
+    const atimeNs = 1_600_000_000_000_000_001n;
+
+    setTimes(file, atimeNs, mtimeNs);
+
+    const st = fs.lstatSync(file, { bigint: true });
+    expect(st.mtimeNs).toBe(mtimeNs);
+    expect(st.atimeNs).toBe(atimeNs);
+    expect(lstatPath(file).mtimeNs).toBe(mtimeNs);
+    const [listed] = readDirStat(join(root)).filter((info) => info.name.toString() === `times-${mtimeNs}`);
+    expect(listed.mtimeNs).toBe(mtimeNs);
+  });
+
+  it('changes the symlink itself, not its target', () => {
+    const dir = freshDir('symlink-times');
+    const target = join(dir, 'target');
+    const link = join(dir, 'link');
+    fs.writeFileSync(target, 'x');
+    fs.symlinkSync('target', link);
+    const targetBefore = fs.lstatSync(target, { bigint: true }).mtimeNs;
+
+    setTimes(link, 1_500_000_000_000_000_007n, 1_500_000_000_999_999_999n);
+
+    expect(lstatPath(link).mtimeNs).toBe(1_500_000_000_999_999_999n);
+    expect(fs.lstatSync(link, { bigint: true }).mtimeNs).toBe(1_500_000_000_999_999_999n);
+    expect(fs.lstatSync(target, { bigint: true }).mtimeNs).toBe(targetBefore);
+  });
+
+  it('throws ENOENT for a missing path', () => {
+    const error = thrown(() => setTimes(join(root, 'missing'), 0n, 0n));
+    expect(error.code).toBe('ENOENT');
+    expect(error.syscall).toBe('utimensat');
+  });
+});
+
+describe('xattrs', () => {
+  // VFS_CAP_REVISION_2 with the effective flag, permitting CAP_NET_RAW (bit 13).
+  const capability = Buffer.from([
+    0x01, 0x00, 0x00, 0x02, 0x00, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00,
+  ]);
+  const binary = Buffer.from([0x00, 0xff, 0x00, 0x01, 0x0a, 0x00]);
+  const large = Buffer.alloc(65536, 0xab);
+
+  it('sets and lists every namespace, sorted by name', () => {
+    const file = join(root, 'xattr-file');
+    fs.writeFileSync(file, 'x');
+
+    setXattr(file, 'user.zeta', Buffer.from('last'));
+    setXattr(file, 'user.binary', binary);
+    setXattr(file, 'user.empty', Buffer.alloc(0));
+    setXattr(file, 'trusted.overlay.opaque', Buffer.from('y'));
+    setXattr(file, 'security.capability', capability);
+
+    const attrs = listXattrs(file);
+    expect(attrs.map((attr) => attr.name)).toEqual([
+      'security.capability',
+      'trusted.overlay.opaque',
+      'user.binary',
+      'user.empty',
+      'user.zeta',
+    ]);
+    expect(attrs[0].value.equals(capability)).toBe(true);
+    expect(attrs[2].value.equals(binary)).toBe(true);
+    expect(attrs[3].value).toHaveLength(0);
+
+    const judged = getfattr(file.toString());
+    expect(judged.size).toBe(5);
+    for (const attr of attrs) expect(judged.get(attr.name)?.equals(attr.value)).toBe(true);
+  });
+
+  it('reads values that setfattr wrote', () => {
+    const file = path.join(root, 'xattr-setfattr');
+    fs.writeFileSync(file, 'x');
+    execFileSync('setfattr', ['-n', 'user.hex', '-v', '0x00ff00', file]);
+    execFileSync('setfattr', ['-n', 'trusted.text', '-v', 'hello', file]);
+
+    expect(listXattrs(Buffer.from(file))).toEqual([
+      { name: 'trusted.text', value: Buffer.from('hello') },
+      { name: 'user.hex', value: Buffer.from([0x00, 0xff, 0x00]) },
+    ]);
+  });
+
+  it.skipIf(!shmIsTmpfs)('round-trips a 64 KiB value', () => {
+    const file = join(shm, 'xattr-large');
+    fs.writeFileSync(file, 'x');
+    setXattr(file, 'trusted.large', large);
+
+    const [attr] = listXattrs(file);
+    expect(attr.value.equals(large)).toBe(true);
+  });
+
+  it('replaces and removes values', () => {
+    const file = join(root, 'xattr-remove');
+    fs.writeFileSync(file, 'x');
+    setXattr(file, 'user.a', Buffer.from('one'));
+    setXattr(file, 'user.a', Buffer.from('two'));
+    expect(listXattrs(file)).toEqual([{ name: 'user.a', value: Buffer.from('two') }]);
+
+    removeXattr(file, 'user.a');
+    expect(listXattrs(file)).toEqual([]);
+
+    const error = thrown(() => removeXattr(file, 'user.a'));
+    expect(error.code).toBe('ENODATA');
+    expect(error.syscall).toBe('lremovexattr');
+  });
+
+  it('works on a symlink itself', () => {
+    const dir = freshDir('xattr-symlink');
+    const target = join(dir, 'target');
+    const link = join(dir, 'link');
+    fs.writeFileSync(target, 'x');
+    fs.symlinkSync('target', link);
+
+    setXattr(link, 'trusted.link', Buffer.from('on the link'));
+
+    expect(listXattrs(link)).toEqual([{ name: 'trusted.link', value: Buffer.from('on the link') }]);
+    expect(listXattrs(target)).toEqual([]);
+    expect(getfattr(link.toString()).get('trusted.link')?.toString()).toBe('on the link');
+
+    removeXattr(link, 'trusted.link');
+    expect(listXattrs(link)).toEqual([]);
+  });
+
+  it('rejects user.* on a symlink with EPERM', () => {
+    const link = join(root, 'xattr-user-link');
+    fs.symlinkSync('anything', link);
+    const error = thrown(() => setXattr(link, 'user.x', Buffer.from('v')));
+    expect(error.code).toBe('EPERM');
+    expect(error.errno).toBe(-os.constants.errno.EPERM);
+    expect(error.syscall).toBe('lsetxattr');
+  });
+
+  it('reports ENOTSUP from a filesystem without xattrs', () => {
+    const error = thrown(() => setXattr(Buffer.from('/proc/self/status'), 'user.x', Buffer.from('v')));
+    expect(error.code).toBe('ENOTSUP');
+    expect(listXattrs(Buffer.from('/proc/self/status'))).toEqual([]);
+  });
+
+  /** Starts a worker thread that runs body in a loop with addon, file, small and large defined. */
+  async function startWriter(file: Buffer, body: string): Promise<Worker> {
+    const worker = new Worker(
+      `const { workerData, parentPort } = require('node:worker_threads');
+       const addon = require(workerData.addon);
+       const file = Buffer.from(workerData.file);
+       const small = Buffer.from('s');
+       const large = Buffer.alloc(65536, 0xab);
+       parentPort.postMessage('started');
+       for (;;) { ${body} }`,
+      { eval: true, workerData: { addon: ADDON_FILE, file: file.toString() } },
+    );
+    await new Promise((resolve) => worker.once('message', resolve));
+    return worker;
+  }
+
+  it.skipIf(!shmIsTmpfs)('re-reads a value that grows between calls', async () => {
+    const file = join(shm, 'xattr-grow');
+    fs.writeFileSync(file, 'x');
+    setXattr(file, 'user.race', Buffer.from('s'));
+
+    // lgetxattr keeps meeting a value larger than the size it just asked for (ERANGE).
+    const worker = await startWriter(
+      file,
+      `addon.setXattr(file, 'user.race', large); addon.setXattr(file, 'user.race', small);`,
+    );
+    const sizes = new Set<number>();
+    try {
+      for (let i = 0; i < 5000; i++) {
+        const attrs = listXattrs(file);
+        expect(attrs.map((attr) => attr.name)).toEqual(['user.race']);
+        const value = attrs[0].value;
+        expect(value.equals(Buffer.from('s')) || value.equals(large)).toBe(true);
+        sizes.add(value.length);
+      }
+    } finally {
+      await worker.terminate();
+    }
+    expect([...sizes].sort()).toEqual([1, 65536]);
+  });
+
+  it('re-lists attributes that come and go between calls', async () => {
+    const file = join(root, 'xattr-names');
+    fs.writeFileSync(file, 'x');
+    setXattr(file, 'user.keep', Buffer.from('k'));
+    const names = Array.from({ length: 16 }, (_, i) => `user.churn-${String(i).padStart(2, '0')}-${'n'.repeat(40)}`);
+
+    // The name list grows between the size query and the read (ERANGE from llistxattr), and
+    // attributes vanish between llistxattr and lgetxattr (ENODATA).
+    const worker = await startWriter(
+      file,
+      `for (const name of ${JSON.stringify(names)}) addon.setXattr(file, name, small);
+       for (const name of ${JSON.stringify(names)}) addon.removeXattr(file, name);`,
+    );
+    const counts = new Set<number>();
+    try {
+      for (let i = 0; i < 20000; i++) {
+        const attrs = listXattrs(file);
+        const listed = attrs.map((attr) => attr.name);
+        expect(listed).toEqual([...listed].sort());
+        expect(attrs.find((attr) => attr.name === 'user.keep')?.value.toString()).toBe('k');
+        for (const attr of attrs.filter((attr) => attr.name !== 'user.keep')) {
+          expect(names).toContain(attr.name);
+          expect(attr.value.toString()).toBe('s');
+        }
+        counts.add(attrs.length);
+      }
+    } finally {
+      await worker.terminate();
+    }
+    expect(counts.size).toBeGreaterThan(2);
+  });
+});
+
+describe('makeDevice and makeFifo', () => {
+  it('creates nodes with the given permission bits', () => {
+    const dir = freshDir('nodes');
+    const previous = process.umask(0);
+    try {
+      makeDevice(join(dir, 'null'), 'char', 0o666, 1, 3);
+      makeDevice(join(dir, 'loop'), 'block', 0o640, 7, 1);
+      makeFifo(join(dir, 'fifo'), 0o600);
+    } finally {
+      process.umask(previous);
+    }
+
+    expect(lstatPath(join(dir, 'null'))).toMatchObject({ type: 'char', mode: 0o666, rdevMajor: 1, rdevMinor: 3 });
+    expect(lstatPath(join(dir, 'loop'))).toMatchObject({ type: 'block', mode: 0o640, rdevMajor: 7, rdevMinor: 1 });
+    expect(lstatPath(join(dir, 'fifo'))).toMatchObject({ type: 'fifo', mode: 0o600 });
+    expect(fs.lstatSync(path.join(dir, 'fifo')).isFIFO()).toBe(true);
+  });
+
+  it('throws EEXIST for an existing path', () => {
+    const error = thrown(() => makeFifo(join(root), 0o600));
+    expect(error.code).toBe('EEXIST');
+    expect(error.syscall).toBe('mkfifo');
+  });
+
+  it('rejects a mode beyond 0o7777', () => {
+    const error = thrown(() => makeFifo(join(root, 'bad-mode'), 0o10000));
+    expect(error).toBeInstanceOf(RangeError);
+  });
+});
+
+describe('errors', () => {
+  it.each([
+    ['lstatPath', () => lstatPath(join(root, 'missing')), 'lstat'],
+    ['readDirStat', () => readDirStat(join(root, 'missing')), 'open'],
+    ['listXattrs', () => listXattrs(join(root, 'missing')), 'llistxattr'],
+    ['setXattr', () => setXattr(join(root, 'missing'), 'user.a', Buffer.from('v')), 'lsetxattr'],
+    ['makeFifo', () => makeFifo(join(root, 'missing', 'fifo'), 0o600), 'mkfifo'],
+  ])('%s throws a Node-style ENOENT', (_name, call, syscall) => {
+    const error = thrown(call);
+    expect(error).toBeInstanceOf(Error);
+    expect(error.code).toBe('ENOENT');
+    expect(error.errno).toBe(-os.constants.errno.ENOENT);
+    expect(error.syscall).toBe(syscall);
+    expect(error.message).toBe(`ENOENT: no such file or directory, ${syscall}`);
+  });
+
+  it('rejects a path that is not a Buffer', () => {
+    const error = thrown(() => lstatPath('/tmp' as unknown as Buffer));
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error.code).toBe('ERR_INVALID_ARG_TYPE');
+  });
+});
