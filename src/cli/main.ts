@@ -3,13 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { isSnapError } from '../errors.js';
-import * as checkoutCommand from './commands/checkout.js';
-import * as commitCommand from './commands/commit.js';
-import * as diffCommand from './commands/diff.js';
-import * as exportCommand from './commands/export.js';
-import * as initCommand from './commands/init.js';
-import * as logCommand from './commands/log.js';
-import * as statusCommand from './commands/status.js';
+import { commands } from './commands/index.js';
 import { clearProgress, colors, configureOutput } from './output.js';
 
 const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -32,9 +26,7 @@ export function buildProgram(): Command {
       const color = global.color === false ? 'never' : global.color === 'always' || global.color === 'never' ? global.color : 'auto';
       configureOutput({ color, quiet: Boolean(global.quiet) });
     });
-  for (const command of [initCommand, commitCommand, statusCommand, logCommand, diffCommand, exportCommand, checkoutCommand]) {
-    command.register(program);
-  }
+  for (const command of commands) command.register(program);
   for (const sub of program.commands) sub.exitOverride();
   return program;
 }
