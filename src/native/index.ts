@@ -31,7 +31,7 @@ export interface StatInfo {
  * The flat form in which the addon returns stat results; native/snap_native.c describes it.
  * The field indexes below must match its F_* and B_* enums, and TYPES its type codes.
  */
-interface StatTable {
+export interface StatTable {
   names: Buffer;
   numbers: Float64Array;
   bigints: BigUint64Array;
@@ -84,7 +84,7 @@ function loadAddon(): Addon {
 }
 
 /** Turns the addon's stat table into StatInfo objects. Each name is a view into table.names. */
-function toStatInfos(table: StatTable): StatInfo[] {
+export function toStatInfos(table: StatTable): StatInfo[] {
   const { names, numbers, bigints } = table;
   const signed = new BigInt64Array(bigints.buffer, bigints.byteOffset, bigints.length);
   const count = numbers.length / NUMBER_FIELDS;
@@ -140,6 +140,14 @@ function splitNs(ns: bigint): [bigint, number] {
  */
 export function readDirStat(dir: Buffer): StatInfo[] {
   return toStatInfos(loadAddon().readDirStat(dir));
+}
+
+/**
+ * Returns readDirStat's result in the addon's flat form, which is cheap to keep and to compare
+ * as bytes; toStatInfos turns it into StatInfo objects.
+ */
+export function readDirTable(dir: Buffer): StatTable {
+  return loadAddon().readDirStat(dir);
 }
 
 /** Returns lstat of one path, never following a final symlink. Its name is a copy of path. */

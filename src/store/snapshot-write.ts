@@ -55,9 +55,10 @@ export async function buildSnapshot(objects: ObjectStore, root: Buffer, scan: Sc
     { mode: MODE_TREE, name: Buffer.from('meta'), oid: meta ?? (await put('tree', Buffer.alloc(0))) },
   ]);
   const tree = await put('tree', top);
-  return { tree, entries: nodes.length + 1, filesRead: stats.files, bytesRead: stats.bytes };
+  return { tree, entries: scan.entries ?? nodes.length + 1, filesRead: stats.files, bytesRead: stats.bytes };
 }
 
+/** Lists the children of every directory that is not reused, parents before children. */
 function collectNodes(scan: ScanDir): ScanNode[] {
   const out: ScanNode[] = [];
   const visit = (dir: ScanDir): void => {
@@ -74,10 +75,10 @@ async function computeContent(objects: ObjectStore, root: Buffer, nodes: ScanNod
   const jobs: ScanNode[] = [];
   for (const node of nodes) {
     const entry = node.entry;
-    if (entry.type === 'symlink' && !node.cached) {
+    if (entry.type === 'symlink' && node.fresh) {
       entry.oid = options.write ? await objects.write('blob', entry.target!) : hashObject('blob', entry.target!);
     }
-    if (entry.type === 'file' && (!node.cached || !entry.oid)) jobs.push(node);
+    if (entry.type === 'file' && (node.fresh || !entry.oid)) jobs.push(node);
   }
 
   // Paths sharing an inode are read once.
@@ -116,11 +117,16 @@ async function computeContent(objects: ObjectStore, root: Buffer, nodes: ScanNod
   return { files: done, bytes };
 }
 
-/** Sets `linkTarget` on every regular file whose inode is shared by two or more recorded paths. */
+/**
+ * Sets `linkTarget` on every fresh regular file whose inode is shared by two or more recorded
+ * paths. Entries taken from the last commit keep theirs: any change to a hardlink set (a link
+ * added, removed or renamed, content or mode changed) changes the inode's ctime, which every
+ * member shares, so either all members of a set are fresh or none is.
+ */
 function assignHardlinks(nodes: ScanNode[]): void {
   const sets = new Map<string, Entry[]>();
   for (const node of nodes) {
-    if (node.entry.type !== 'file' || node.stat.nlink < 2) continue;
+    if (!node.fresh || node.entry.type !== 'file' || node.stat.nlink < 2) continue;
     const key = `${node.stat.dev}:${node.stat.ino}`;
     const set = sets.get(key);
     if (set) set.push(node.entry);
@@ -140,10 +146,14 @@ type Put = (type: ObjectType, content: Buffer) => Promise<string>;
  * directory without children is omitted (undefined), so empty directories add no meta objects.
  */
 async function writeDir(dir: ScanDir, put: Put, isRoot: boolean): Promise<{ rootfs: string; meta?: string }> {
+  if (dir.reuse) {
+    dir.written = dir.reuse;
+    return { rootfs: dir.reuse.rootfsOid, meta: dir.reuse.metaOid };
+  }
   const treeEntries: TreeEntry[] = [];
   const metaEntries: TreeEntry[] = [];
   const records: { name: Buffer; entry: Entry }[] = [];
-  if (isRoot) records.push({ name: ROOT_RECORD_NAME, entry: dir.entry });
+  if (isRoot) records.push({ name: ROOT_RECORD_NAME, entry: dir.entry! });
 
   for (const child of dir.children) {
     const name = toTreeName(child.name);
@@ -161,7 +171,12 @@ async function writeDir(dir: ScanDir, put: Put, isRoot: boolean): Promise<{ root
   }
 
   const rootfs = await put('tree', encodeTree(treeEntries));
-  if (records.length === 0) return { rootfs };
+  if (records.length === 0) {
+    dir.written = { rootfsOid: rootfs };
+    return { rootfs };
+  }
   metaEntries.push({ mode: MODE_FILE, name: META_BLOB_NAME, oid: await put('blob', encodeMeta(records)) });
-  return { rootfs, meta: await put('tree', encodeTree(metaEntries)) };
+  const meta = await put('tree', encodeTree(metaEntries));
+  dir.written = { rootfsOid: rootfs, metaOid: meta };
+  return { rootfs, meta };
 }

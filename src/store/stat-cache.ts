@@ -1,85 +1,132 @@
-// The stat cache: what the last commit learned of each path, keyed by path and trusted only
-// while the path's stat is unchanged, so later commits re-read only files that changed (as Git's
-// index does).
+// The stat cache: for every directory of the last commit, its stat table (names and stats of its
+// children, as the native addon returns them) and the ids of its subtrees. A later scan trusts a
+// child whose stat is unchanged and reuses a whole subtree whose tables are all unchanged, so only
+// changed files are read again (as Git's index does).
 
+import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import * as v8 from 'node:v8';
-import type { StatInfo } from '../native/index.js';
-import type { Entry } from '../tree/entry.js';
+import { toStatInfos, type StatInfo, type StatTable } from '../native/index.js';
 
 const CACHE_FILE = 'snap-index';
-const CACHE_VERSION = 1;
+const CACHE_VERSION = 2;
 
 /**
- * A path whose ctime is this close to the start of the scan that recorded it, or later, may have
- * changed during that scan within one timestamp tick, so it is re-read next time. One second covers
- * filesystems with one-second timestamps.
+ * A path whose ctime or mtime is this close to the start of the scan that recorded it, or later,
+ * may have changed during that scan within one timestamp tick, so it is read again next time.
+ * Linux stamps files from a clock that lags by up to one scheduler tick (10 ms at HZ=100), so 50 ms
+ * covers filesystems with nanosecond timestamps; one second covers those whose timestamps hold
+ * whole seconds (recognised by a zero nanosecond part in both times).
  */
-const RACY_WINDOW_NS = 1_000_000_000n;
+export const RACY_WINDOW_NS = 50_000_000n;
+const COARSE_RACY_WINDOW_NS = 1_000_000_000n;
 
-interface CachedPath {
-  dev: bigint;
-  ino: bigint;
-  size: number;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
-  mode: number;
-  uid: number;
-  gid: number;
-  type: string;
-  entry: Omit<Entry, 'path' | 'linkTarget'>;
+/** What the cache keeps of one directory. */
+export interface CachedDir {
+  /** sha1 over the directory's stat table; equal fingerprints mean every child stat is equal. */
+  fingerprint: string;
+  table: StatTable;
+  /** Children whose stat was too recent to trust (see RACY_WINDOW_NS). */
+  racy: string[];
+  rootfsOid: string;
+  metaOid?: string;
 }
 
-/** StatCache maps rootfs paths to entries recorded under a known stat. */
-export class StatCache {
-  private entries = new Map<string, CachedPath>();
-  private readonly next = new Map<string, CachedPath>();
+/** Computes the fingerprint of a stat table. */
+export function fingerprintOf(table: StatTable): string {
+  return createHash('sha1')
+    .update(table.names)
+    .update(new Uint8Array(table.numbers.buffer, table.numbers.byteOffset, table.numbers.byteLength))
+    .update(new Uint8Array(table.bigints.buffer, table.bigints.byteOffset, table.bigints.byteLength))
+    .digest('hex');
+}
 
-  /** Number of lookups answered from the cache since it was loaded. */
+/** Reports whether two stats describe the same unchanged entry (atime aside). */
+export function sameStat(a: StatInfo, b: StatInfo): boolean {
+  return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeNs === b.mtimeNs &&
+    a.ctimeNs === b.ctimeNs && a.mode === b.mode && a.uid === b.uid && a.gid === b.gid &&
+    a.type === b.type && a.nlink === b.nlink && a.rdevMajor === b.rdevMajor && a.rdevMinor === b.rdevMinor;
+}
+
+/** Reports whether a stat is too recent to trust next time. */
+export function isRacy(stat: StatInfo, scanStartNs: bigint): boolean {
+  const coarse = stat.ctimeNs % 1_000_000_000n === 0n && stat.mtimeNs % 1_000_000_000n === 0n;
+  const limit = scanStartNs - (coarse ? COARSE_RACY_WINDOW_NS : RACY_WINDOW_NS);
+  return stat.ctimeNs >= limit || stat.mtimeNs >= limit;
+}
+
+/** StatCache maps directory paths of the rootfs to what the last commit recorded of them. */
+export class StatCache {
+  private dirs = new Map<string, CachedDir>();
+  private readonly next = new Map<string, CachedDir>();
+  private rootStat?: StatInfo;
+  private nextRootStat?: StatInfo;
+  private readonly childIndex = new Map<string, Map<string, StatInfo>>();
+
+  /** Number of children answered from the cache since it was loaded. */
   hits = 0;
 
-  /** Returns the recorded entry of a path if its stat is the one recorded, else undefined. */
-  lookup(path: Buffer, stat: StatInfo): Omit<Entry, 'path' | 'linkTarget'> | undefined {
-    const cached = this.entries.get(path.toString('latin1'));
-    if (!cached || !sameStat(cached, stat)) return undefined;
-    this.hits += 1;
-    return cached.entry;
+  /** Returns what the cache has of a directory, if anything. */
+  dir(path: Buffer): CachedDir | undefined {
+    return this.dirs.get(path.toString('latin1'));
   }
 
-  /** Records an entry for the next save. Entries changed within the racy window are not kept. */
-  record(path: Buffer, stat: StatInfo, entry: Entry, scanStartNs: bigint): void {
-    if (stat.ctimeNs >= scanStartNs - RACY_WINDOW_NS || stat.mtimeNs >= scanStartNs - RACY_WINDOW_NS) return;
-    const { path: _path, linkTarget: _link, ...rest } = entry;
-    this.next.set(path.toString('latin1'), {
-      dev: stat.dev, ino: stat.ino, size: stat.size, mtimeNs: stat.mtimeNs, ctimeNs: stat.ctimeNs,
-      mode: stat.mode, uid: stat.uid, gid: stat.gid, type: stat.type, entry: rest,
-    });
+  /** Returns the cached stat of one child of a directory, unless it was racy. */
+  childStat(dirPath: Buffer, name: Buffer): StatInfo | undefined {
+    const key = dirPath.toString('latin1');
+    const cached = this.dirs.get(key);
+    if (!cached) return undefined;
+    let index = this.childIndex.get(key);
+    if (!index) {
+      index = new Map(toStatInfos(cached.table).map((info) => [info.name.toString('latin1'), info]));
+      for (const racy of cached.racy) index.delete(racy);
+      this.childIndex.set(key, index);
+    }
+    return index.get(name.toString('latin1'));
   }
 
-  /** Loads the cache of a store; a missing or unreadable cache is empty (it only saves work). */
+  /** Reports whether the rootfs directory's own stat is the recorded one. */
+  rootUnchanged(stat: StatInfo): boolean {
+    return this.rootStat !== undefined && sameStat(this.rootStat, stat);
+  }
+
+  /** Records a directory for the next save. */
+  record(path: Buffer, dir: CachedDir): void {
+    this.next.set(path.toString('latin1'), dir);
+  }
+
+  /** Records the rootfs directory's own stat for the next save, unless it is racy. */
+  recordRoot(stat: StatInfo, scanStartNs: bigint): void {
+    this.nextRootStat = isRacy(stat, scanStartNs) ? undefined : stat;
+  }
+
+  /** Loads the cache of a store; a missing, old or unreadable cache is empty (it only saves work). */
   static async load(gitdir: string): Promise<StatCache> {
     const cache = new StatCache();
+    let raw: Buffer;
     try {
-      const data = v8.deserialize(await fsp.readFile(join(gitdir, CACHE_FILE))) as { version: number; entries: [string, CachedPath][] };
-      if (data.version === CACHE_VERSION) cache.entries = new Map(data.entries);
+      raw = await fsp.readFile(join(gitdir, CACHE_FILE));
     } catch {
-      // NOTE: a damaged cache is dropped silently; the next commit re-reads every file and rewrites it.
+      return cache;
+    }
+    try {
+      const data = v8.deserialize(raw) as { version: number; root?: StatInfo; dirs: [string, CachedDir][] };
+      if (data.version === CACHE_VERSION) {
+        cache.dirs = new Map(data.dirs);
+        cache.rootStat = data.root;
+      }
+    } catch {
+      // NOTE: a damaged cache is dropped; the next commit reads every file again and rewrites it.
     }
     return cache;
   }
 
-  /** Replaces the stored cache with the entries recorded since load (temp file, then rename). */
+  /** Replaces the stored cache with what was recorded since load (temp file, then rename). */
   async save(gitdir: string): Promise<void> {
     const target = join(gitdir, CACHE_FILE);
     const temp = `${target}.tmp-${process.pid}`;
-    await fsp.writeFile(temp, v8.serialize({ version: CACHE_VERSION, entries: [...this.next] }));
+    await fsp.writeFile(temp, v8.serialize({ version: CACHE_VERSION, root: this.nextRootStat, dirs: [...this.next] }));
     await fsp.rename(temp, target);
   }
-}
-
-function sameStat(cached: CachedPath, stat: StatInfo): boolean {
-  return cached.ino === stat.ino && cached.dev === stat.dev && cached.size === stat.size &&
-    cached.mtimeNs === stat.mtimeNs && cached.ctimeNs === stat.ctimeNs && cached.mode === stat.mode &&
-    cached.uid === stat.uid && cached.gid === stat.gid && cached.type === stat.type;
 }

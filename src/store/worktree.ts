@@ -1,7 +1,7 @@
 // Capturing the rootfs as it is now: scan, then build a snapshot in the store or in memory.
 
 import * as fs from 'node:fs';
-import { scanTree } from '../tree/scan.js';
+import { scanTree, type ScanDir } from '../tree/scan.js';
 import { buildSnapshot, type BuildProgress, type BuiltSnapshot } from './snapshot-write.js';
 import { snapshotRoot, type SnapshotDir } from './snapshot-read.js';
 import { StatCache } from './stat-cache.js';
@@ -22,16 +22,18 @@ export interface Capture extends BuiltSnapshot {
 
 /**
  * Captures the rootfs of a store as a snapshot tree. The store directory is never part of it.
- * Files whose stat matches the stat cache are not read. With `write`, the cache is saved afterwards
- * so the next capture can skip this one's files.
+ * Files whose stat matches the stat cache are not read, and unchanged directories are reused by
+ * id. With `write`, the cache is saved afterwards so the next capture can skip this one's work.
  */
 export async function captureWorktree(store: Store, options: CaptureOptions): Promise<Capture> {
   const cache = await StatCache.load(store.gitdir);
   const storeStat = fs.statSync(store.gitdir, { bigint: true });
   const scanStartNs = BigInt(Date.now()) * 1_000_000n;
   const rootBytes = Buffer.from(store.rootfs);
-  const scan = scanTree(rootBytes, {
+  const scan = await scanTree(rootBytes, {
     cache,
+    objects: store.objects,
+    scanStartNs,
     exclude: [{ dev: storeStat.dev, ino: storeStat.ino }],
     onWarning: options.onWarning,
     onProgress: (done) => options.onProgress?.({ phase: 'scan', done }),
@@ -39,14 +41,16 @@ export async function captureWorktree(store: Store, options: CaptureOptions): Pr
   const built = await buildSnapshot(store.objects, rootBytes, scan, { write: options.write, onProgress: options.onProgress });
 
   if (options.write) {
-    const record = (dir: typeof scan): void => {
-      for (const child of dir.children) {
-        cache.record(child.entry.path, child.stat, child.entry, scanStartNs);
-        if (child.dir) record(child.dir);
+    const record = (dir: ScanDir): void => {
+      // A directory inside a reused one was not written again, but is reused itself.
+      const ids = dir.written ?? dir.reuse;
+      if (dir.table && dir.fingerprint && ids) {
+        cache.record(dir.path, { fingerprint: dir.fingerprint, table: dir.table, racy: dir.racy, ...ids });
       }
+      for (const sub of dir.subdirs) record(sub);
     };
-    cache.record(Buffer.alloc(0), scan.stat, scan.entry, scanStartNs);
     record(scan);
+    cache.recordRoot(scan.stat, scanStartNs);
     await cache.save(store.gitdir);
   }
   return { ...built, root: await snapshotRoot(store.objects, built.tree) };

@@ -1,105 +1,173 @@
-// Walking a rootfs: one readdir+lstat pass in native code per directory, entries built from the
-// stat cache where their stat is unchanged, and from xattr and readlink calls where it is not.
+// Walking a rootfs: one readdir+fstatat pass in native code per directory. A child whose stat
+// equals the stat cache's takes its entry from the last commit; a directory whose children and
+// subdirectories are all unchanged is reused whole, by its subtree ids, without building entries.
 
 import * as fs from 'node:fs';
 import { SnapError, ioError, showPath } from '../errors.js';
-import { listXattrs, lstatPath, readDirStat, type StatInfo } from '../native/index.js';
-import type { StatCache } from '../store/stat-cache.js';
+import { listXattrs, lstatPath, readDirTable, toStatInfos, type StatInfo, type StatTable } from '../native/index.js';
+import type { ObjectStore } from '../store/objects.js';
+import { readSnapshotDir, type SnapshotChild } from '../store/snapshot-read.js';
+import { fingerprintOf, isRacy, sameStat, type StatCache } from '../store/stat-cache.js';
 import type { Entry } from './entry.js';
 
-/** A directory of a scanned tree, with its children sorted bytewise by name. */
+/** A scanned directory. `entry` is unset for a directory reused whole. */
 export interface ScanDir {
-  entry: Entry;
+  path: Buffer;
   stat: StatInfo;
+  entry?: Entry;
+  /** Children sorted bytewise by name; empty when the directory is reused. */
   children: ScanNode[];
+  /** Every subdirectory scanned, also when this directory is reused (for the stat cache). */
+  subdirs: ScanDir[];
+  /** Subtree ids of the last commit, set when nothing below this directory changed. */
+  reuse?: { rootfsOid: string; metaOid?: string };
+  /** The directory's stat table and what the cache should keep of it; unset for a mount point. */
+  table?: StatTable;
+  fingerprint?: string;
+  racy: string[];
+  /** Entries scanned at and below this directory, itself included (set on the root only). */
+  entries?: number;
+  /** Subtree ids once written (set by buildSnapshot). */
+  written?: { rootfsOid: string; metaOid?: string };
 }
 
-/** One scanned child: its name, its entry, its stat, and the subtree when it is a directory. */
+/** One scanned child: its name, entry and stat, and the subtree for a directory. */
 export interface ScanNode {
   name: Buffer;
   entry: Entry;
   stat: StatInfo;
   dir?: ScanDir;
-  /** True when the entry came from the stat cache and its content id is known. */
-  cached: boolean;
+  /** True when the entry was read from the filesystem now, false when it came from the last commit. */
+  fresh: boolean;
 }
 
 /** Options of scanTree. */
 export interface ScanOptions {
   cache?: StatCache;
+  /** Where cached entries are read from. Required with `cache`. */
+  objects?: ObjectStore;
+  /** Start of the scan in nanoseconds since the epoch, for the cache's racy-entry rule. */
+  scanStartNs: bigint;
   /** Directories never entered or recorded (the store itself when it sits inside the rootfs). */
   exclude?: { dev: bigint; ino: bigint }[];
   onWarning?: (message: string) => void;
   onProgress?: (scanned: number) => void;
 }
 
-/** Joins a parent path and a child name into an absolute byte path. */
+interface ScanState {
+  root: Buffer;
+  options: ScanOptions;
+  count: number;
+}
+
 function absolute(root: Buffer, path: Buffer): Buffer {
   return path.length === 0 ? root : Buffer.concat([root, Buffer.from('/'), path]);
 }
 
+function childPath(dir: Buffer, name: Buffer): Buffer {
+  return dir.length === 0 ? name : Buffer.concat([dir, Buffer.from('/'), name]);
+}
+
 /**
- * Scans the tree at `root` (an absolute path) and returns the root directory node. Content ids of
- * regular files not answered by the cache are left unset for the caller to compute. Sockets are
- * skipped with a warning; directories on another filesystem are recorded but not entered.
+ * Scans the tree at `root` (an absolute path) and returns the root directory. Content ids of
+ * fresh regular files are left unset for the caller to compute. Sockets are skipped with a
+ * warning; directories on another filesystem are recorded but not entered.
  */
-export function scanTree(root: Buffer, options: ScanOptions = {}): ScanDir {
+export async function scanTree(root: Buffer, options: ScanOptions): Promise<ScanDir> {
   let rootStat: StatInfo;
   try {
     rootStat = lstatPath(root);
   } catch (error) {
     throw ioError('reading rootfs', root, error);
   }
-  if (rootStat.type !== 'dir') {
-    throw new SnapError('USAGE', `rootfs '${showPath(root)}' is not a directory`);
+  if (rootStat.type !== 'dir') throw new SnapError('USAGE', `rootfs '${showPath(root)}' is not a directory`);
+
+  // The root's own record sits in the root metadata blob, so the root is reused only when its
+  // own stat is unchanged too.
+  const state: ScanState = { root, options, count: 0 };
+  const rootUnchanged = options.cache?.rootUnchanged(rootStat) ?? false;
+  const scan = await scanDir(state, Buffer.alloc(0), rootStat, rootUnchanged);
+  if (!scan.reuse) {
+    const cachedRoot = rootUnchanged ? options.cache!.dir(Buffer.alloc(0)) : undefined;
+    if (cachedRoot) scan.entry = (await readSnapshotDir(options.objects!, { path: Buffer.alloc(0), ...cachedRoot })).self;
+    scan.entry ??= entryFromStat(root, Buffer.alloc(0), rootStat);
   }
-  const state = { count: 0 };
-  const rootEntry = entryFromStat(root, Buffer.alloc(0), rootStat, options.cache);
-  return scanDir(root, rootEntry, rootStat, options, state);
+  scan.entries = state.count + 1;
+  return scan;
 }
 
-function scanDir(root: Buffer, entry: Entry, stat: StatInfo, options: ScanOptions, state: { count: number }): ScanDir {
-  const dirPath = absolute(root, entry.path);
-  let stats: StatInfo[];
+async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReuse = true): Promise<ScanDir> {
+  const { root, options } = state;
+  const abs = absolute(root, path);
+  let table: StatTable;
   try {
-    stats = readDirStat(dirPath);
+    table = readDirTable(abs);
   } catch (error) {
-    throw ioError('reading directory', dirPath, error);
+    throw ioError('reading directory', abs, error);
   }
-  stats.sort((a, b) => Buffer.compare(a.name, b.name));
+  const fingerprint = fingerprintOf(table);
+  const cached = options.cache?.dir(path);
+  const unchanged = cached !== undefined && cached.fingerprint === fingerprint && cached.racy.length === 0;
+  const infos = toStatInfos(table).sort((a, b) => Buffer.compare(a.name, b.name));
+  const dir: ScanDir = { path, stat, children: [], subdirs: [], table, fingerprint, racy: [] };
 
-  const children: ScanNode[] = [];
-  for (const child of stats) {
-    const path = entry.path.length === 0 ? child.name : Buffer.concat([entry.path, Buffer.from('/'), child.name]);
-    if (child.type === 'socket') {
-      options.onWarning?.(`skipping socket '${showPath(path)}': sockets cannot be recorded`);
+  // Which children are unchanged since the last commit, and the subdirectories below them.
+  const kept: { info: StatInfo; valid: boolean; sub?: ScanDir }[] = [];
+  let reusable = unchanged && allowReuse;
+  for (const info of infos) {
+    const name = info.name;
+    const path2 = childPath(path, name);
+    if (info.type === 'socket') {
+      options.onWarning?.(`skipping socket '${showPath(path2)}': sockets cannot be recorded`);
       continue;
     }
-    if (options.exclude?.some((skip) => skip.dev === child.dev && skip.ino === child.ino)) continue;
+    if (options.exclude?.some((skip) => skip.dev === info.dev && skip.ino === info.ino)) continue;
+    if (isRacy(info, options.scanStartNs)) dir.racy.push(name.toString('latin1'));
 
-    const cachedEntry = options.cache?.lookup(path, child);
-    const childEntry = cachedEntry ? { ...cachedEntry, path, xattrs: cachedEntry.xattrs } : entryFromStat(root, path, child, undefined);
-    const node: ScanNode = { name: child.name, entry: childEntry, stat: child, cached: cachedEntry !== undefined };
-    state.count += 1;
-    if (state.count % 1000 === 0) options.onProgress?.(state.count);
+    const previous = unchanged ? info : cached ? options.cache!.childStat(path, name) : undefined;
+    const valid = previous !== undefined && sameStat(previous, info);
+    if (!valid) reusable = false;
 
-    if (child.type === 'dir') {
-      if (child.dev !== stat.dev) {
-        options.onWarning?.(`not entering '${showPath(path)}': it is a mount point of another filesystem`);
-        node.dir = { entry: childEntry, stat: child, children: [] };
+    let sub: ScanDir | undefined;
+    if (info.type === 'dir') {
+      if (info.dev !== stat.dev) {
+        options.onWarning?.(`not entering '${showPath(path2)}': it is a mount point of another filesystem`);
+        sub = { path: path2, stat: info, children: [], subdirs: [], racy: [] };
+        reusable = false;
       } else {
-        node.dir = scanDir(root, childEntry, child, options, state);
+        sub = await scanDir(state, path2, info);
+        if (!sub.reuse) reusable = false;
       }
     }
-    children.push(node);
+    if (sub) dir.subdirs.push(sub);
+    kept.push({ info, valid, sub });
+    state.count += 1;
+    if (state.count % 1000 === 0) options.onProgress?.(state.count);
   }
-  return { entry, stat, children };
+
+  if (reusable && cached) {
+    dir.reuse = { rootfsOid: cached.rootfsOid, metaOid: cached.metaOid };
+    return dir;
+  }
+
+  // Entries: from the last commit where the stat is unchanged, read now where it is not.
+  let previousEntries: Map<string, SnapshotChild> | undefined;
+  if (cached && kept.some((child) => child.valid)) {
+    const listing = await readSnapshotDir(options.objects!, { path, rootfsOid: cached.rootfsOid, metaOid: cached.metaOid });
+    previousEntries = new Map(listing.children.map((child) => [child.name.toString('latin1'), child]));
+  }
+  for (const { info, valid, sub } of kept) {
+    const name = info.name;
+    const old = valid ? previousEntries?.get(name.toString('latin1')) : undefined;
+    const entry = old && old.entry.type === info.type ? old.entry : entryFromStat(root, childPath(path, name), info);
+    if (sub) sub.entry = entry;
+    dir.children.push({ name, entry, stat: info, dir: sub, fresh: entry !== old?.entry });
+  }
+  return dir;
 }
 
 /** Builds an entry from a fresh stat, reading xattrs and symlink targets. */
-function entryFromStat(root: Buffer, path: Buffer, stat: StatInfo, cache: StatCache | undefined): Entry {
-  const cached = cache?.lookup(path, stat);
-  if (cached) return { ...cached, path };
+function entryFromStat(root: Buffer, path: Buffer, stat: StatInfo): Entry {
   const full = absolute(root, path);
   const entry: Entry = {
     path,
