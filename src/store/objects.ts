@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
-import git from 'isomorphic-git';
 import { SnapError, ioError } from '../errors.js';
+import { PackReader } from './pack-reader.js';
+import { PackWriter } from './pack-writer.js';
 
 /** Git object kinds that snap reads and writes. */
 export type ObjectType = 'blob' | 'tree' | 'commit' | 'tag';
@@ -34,20 +35,63 @@ export class ObjectStore {
   /** Objects made in memory only (dry runs such as status); read before the disk. */
   private readonly overlay = new Map<string, { type: ObjectType; content: Buffer }>();
   private readonly knownDirs = new Set<string>();
-  private readonly gitCache: object = {};
+  private readonly packs: PackReader;
+  private packWriter?: PackWriter;
 
   constructor(gitdir: string) {
     this.gitdir = gitdir;
     this.objectsDir = join(gitdir, 'objects');
+    this.packs = new PackReader(this.objectsDir);
+    this.packs.refresh();
+  }
+
+  /**
+   * Sends objects written from now on into one new pack instead of loose files, until finishPack.
+   * Large file blobs (streamed) are still written loose.
+   */
+  async beginPack(): Promise<void> {
+    this.packWriter ??= await PackWriter.create(this.objectsDir);
+  }
+
+  /** Completes the pack begun by beginPack (nothing is written when it is empty). */
+  async finishPack(): Promise<void> {
+    const writer = this.packWriter;
+    this.packWriter = undefined;
+    if (!writer) return;
+    try {
+      await writer.finish();
+    } catch (error) {
+      await writer.abort();
+      throw error;
+    }
+    this.packs.refresh();
+  }
+
+  /** Deletes the pack begun by beginPack, after a failure. */
+  async abortPack(): Promise<void> {
+    const writer = this.packWriter;
+    this.packWriter = undefined;
+    await writer?.abort();
+  }
+
+  /** Reports whether a pack is being written. */
+  get packing(): boolean {
+    return this.packWriter !== undefined;
+  }
+
+  /** Adds an already deflated blob (zlib over the content only) to the pack being written, unless stored. */
+  async addDeflatedBlob(oid: string, size: number, deflated: Buffer): Promise<void> {
+    if (this.has(oid)) return;
+    await this.packWriter!.add(oid, 'blob', size, deflated);
   }
 
   private loosePath(oid: string): string {
     return join(this.objectsDir, oid.slice(0, 2), oid.slice(2));
   }
 
-  /** Reports whether a loose object or an object held in memory has this id. Packed objects are not checked. */
-  hasLoose(oid: string): boolean {
-    return this.overlay.has(oid) || fs.existsSync(this.loosePath(oid));
+  /** Reports whether the store (loose, packed, or being packed) or memory holds an object with this id. */
+  has(oid: string): boolean {
+    return this.overlay.has(oid) || (this.packWriter?.has(oid) ?? false) || fs.existsSync(this.loosePath(oid)) || this.packs.has(oid);
   }
 
   /** Stores an object in memory only, for trees of a dry run that diffing must read back. */
@@ -60,7 +104,11 @@ export class ObjectStore {
   /** Writes an object given whole in memory and returns its id. */
   async write(type: ObjectType, content: Buffer): Promise<string> {
     const oid = hashObject(type, content);
-    if (this.hasLoose(oid)) return oid;
+    if (this.has(oid)) return oid;
+    if (this.packWriter) {
+      await this.packWriter.add(oid, type, content.length, await deflate(content));
+      return oid;
+    }
     const header = Buffer.from(`${type} ${content.length}\0`);
     const deflated = await deflate(Buffer.concat([header, content]));
     await this.install(oid, deflated);
@@ -116,7 +164,7 @@ export class ObjectStore {
       await pipeline(source, hasher, deflater, createWriteStream(temp, { mode: 0o444 }));
       checkSize(path, size, seen);
       const oid = hash.digest('hex');
-      if (this.hasLoose(oid)) {
+      if (this.has(oid)) {
         await fsp.rm(temp, { force: true });
         return oid;
       }
@@ -129,13 +177,19 @@ export class ObjectStore {
     }
   }
 
-  private tempPath(): string {
+  /**
+   * Returns a temporary file name: in objects/xx when the id is known, so the final rename stays
+   * within one directory (renames across directories take a filesystem-wide lock), else in objects/.
+   */
+  private tempPath(oid?: string): string {
     tempCounter += 1;
-    return join(this.objectsDir, `tmp_obj_${process.pid}_${tempCounter}`);
+    const dir = oid ? join(this.objectsDir, oid.slice(0, 2)) : this.objectsDir;
+    return join(dir, `tmp_obj_${process.pid}_${tempCounter}`);
   }
 
   private async install(oid: string, deflated: Buffer): Promise<void> {
-    const temp = this.tempPath();
+    await this.makeDir(oid);
+    const temp = this.tempPath(oid);
     try {
       await fsp.writeFile(temp, deflated, { mode: 0o444 });
       await this.rename(temp, oid);
@@ -145,12 +199,16 @@ export class ObjectStore {
     }
   }
 
-  private async rename(temp: string, oid: string): Promise<void> {
+  private async makeDir(oid: string): Promise<void> {
     const dir = join(this.objectsDir, oid.slice(0, 2));
     if (!this.knownDirs.has(dir)) {
       await fsp.mkdir(dir, { recursive: true });
       this.knownDirs.add(dir);
     }
+  }
+
+  private async rename(temp: string, oid: string): Promise<void> {
+    await this.makeDir(oid);
     await fsp.rename(temp, this.loosePath(oid));
   }
 
@@ -169,12 +227,13 @@ export class ObjectStore {
   }
 
   private async readPacked(oid: string): Promise<{ type: ObjectType; content: Buffer }> {
-    try {
-      const result = await git.readObject({ fs, gitdir: this.gitdir, oid, format: 'content', cache: this.gitCache });
-      return { type: result.type as ObjectType, content: Buffer.from(result.object as Uint8Array) };
-    } catch (error) {
-      throw new SnapError('NOT_FOUND', `object ${oid} not found in the store; run 'git fsck' on the store`, { cause: error });
+    let found = await this.packs.read(oid);
+    if (!found) {
+      this.packs.refresh();
+      found = await this.packs.read(oid);
     }
+    if (!found) throw new SnapError('NOT_FOUND', `object ${oid} not found in the store; run 'git fsck' on the store`);
+    return found;
   }
 
   /** Reads an object and checks its type. */
@@ -187,16 +246,23 @@ export class ObjectStore {
   }
 
   /**
-   * Opens a blob's content as a stream. Loose blobs are inflated as they are read, so a large blob
-   * never sits whole in memory; packed blobs are read whole through isomorphic-git.
+   * Opens a blob's content as a stream. Loose blobs and packed blobs stored whole are inflated as
+   * they are read, so a large blob never sits whole in memory; a deltified blob is rebuilt first.
    */
   async openBlob(oid: string): Promise<Readable> {
     const path = this.loosePath(oid);
     if (!this.overlay.has(oid) && fs.existsSync(path)) {
       return createReadStream(path).pipe(zlib.createInflate()).pipe(new HeaderStripper(oid));
     }
+    const packed = this.overlay.has(oid) ? undefined : await this.packs.openBlob(oid);
+    if (packed) return packed;
     const content = await this.readTyped(oid, 'blob');
     return Readable.from([content]);
+  }
+
+  /** Closes files held open for reading packs. */
+  async close(): Promise<void> {
+    await this.packs.close();
   }
 }
 

@@ -5,11 +5,24 @@ import type { Entry } from '../tree/entry.js';
 import type { ScanDir, ScanNode } from '../tree/scan.js';
 import { META_BLOB_NAME, toTreeName } from './names.js';
 import { ROOT_RECORD_NAME, encodeMeta } from './meta-format.js';
+import { HashPool } from './hash-pool.js';
 import { hashObject, type ObjectStore, type ObjectType } from './objects.js';
 import { MODE_EXEC, MODE_FILE, MODE_SYMLINK, MODE_TREE, encodeTree, type TreeEntry } from './tree-object.js';
 
-/** Number of files hashed (and compressed) at once; zlib and file reads run on libuv's threads. */
-const CONTENT_CONCURRENCY = 8;
+/**
+ * A snapshot with at least this many new entries writes its objects as one pack; a smaller one
+ * writes loose objects, as git unpacks a small fetch.
+ */
+const PACK_THRESHOLD = 100;
+
+/** Files above this size are streamed on the main thread; smaller ones go to the hash pool. */
+const STREAM_THRESHOLD = 1024 * 1024;
+
+/** Large files streamed at once; their reads and deflate run on libuv's threads. */
+const LARGE_CONCURRENCY = 2;
+
+/** Small files queued for the hash pool at once, enough to keep every worker busy. */
+const SMALL_IN_FLIGHT = 1024;
 
 /** Progress of building a snapshot: files whose content was read, and their bytes. */
 export interface BuildProgress {
@@ -44,6 +57,19 @@ export interface BuiltSnapshot {
  */
 export async function buildSnapshot(objects: ObjectStore, root: Buffer, scan: ScanDir, options: BuildOptions): Promise<BuiltSnapshot> {
   const nodes = collectNodes(scan);
+  const usePack = options.write && nodes.filter((node) => node.fresh).length >= PACK_THRESHOLD;
+  if (usePack) await objects.beginPack();
+  try {
+    const built = await writeSnapshot(objects, root, scan, nodes, options);
+    if (usePack) await objects.finishPack();
+    return built;
+  } catch (error) {
+    if (usePack) await objects.abortPack();
+    throw error;
+  }
+}
+
+async function writeSnapshot(objects: ObjectStore, root: Buffer, scan: ScanDir, nodes: ScanNode[], options: BuildOptions): Promise<BuiltSnapshot> {
   const stats = await computeContent(objects, root, nodes, options);
   assignHardlinks(nodes);
 
@@ -98,22 +124,53 @@ async function computeContent(objects: ObjectStore, root: Buffer, nodes: ScanNod
     }
   }
 
+  // Small files go to worker threads; large ones are streamed here, a few at a time, so memory
+  // stays flat whatever their size.
+  const small = unique.filter((node) => node.entry.size <= STREAM_THRESHOLD);
+  const large = unique.filter((node) => node.entry.size > STREAM_THRESHOLD);
+  const total = unique.length;
   let done = 0;
   let bytes = 0;
-  let next = 0;
-  const total = unique.length;
-  const worker = async (): Promise<void> => {
-    while (next < unique.length) {
-      const node = unique[next++];
-      const entry = node.entry;
-      entry.oid = await objects.writeFileBlob(Buffer.concat([root, Buffer.from('/'), entry.path]), entry.size, options.write);
-      for (const twin of byInode.get(`${node.stat.dev}:${node.stat.ino}`) ?? []) twin.entry.oid = entry.oid;
-      done += 1;
-      bytes += entry.size;
-      if (done % 256 === 0 || done === total) options.onProgress?.({ phase: 'content', done, total, bytes });
+  const finish = (node: ScanNode, oid: string): void => {
+    node.entry.oid = oid;
+    for (const twin of byInode.get(`${node.stat.dev}:${node.stat.ino}`) ?? []) twin.entry.oid = oid;
+    done += 1;
+    bytes += node.entry.size;
+    if (done % 256 === 0 || done === total) options.onProgress?.({ phase: 'content', done, total, bytes });
+  };
+  const pathOf = (node: ScanNode): Buffer => Buffer.concat([root, Buffer.from('/'), node.entry.path]);
+
+  const streamLarge = async (): Promise<void> => {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < large.length) {
+        const node = large[next++];
+        finish(node, await objects.writeFileBlob(pathOf(node), node.entry.size, options.write));
+      }
+    };
+    await Promise.all(Array.from({ length: LARGE_CONCURRENCY }, worker));
+  };
+
+  const hashSmall = async (): Promise<void> => {
+    if (small.length === 0) return;
+    const pool = new HashPool(objects.objectsDir, !options.write ? 'hash' : objects.packing ? 'pack' : 'loose');
+    try {
+      let next = 0;
+      const feeder = async (): Promise<void> => {
+        while (next < small.length) {
+          const node = small[next++];
+          const result = await pool.hash(pathOf(node), node.entry.size);
+          if (result.deflated) await objects.addDeflatedBlob(result.oid, node.entry.size, result.deflated);
+          finish(node, result.oid);
+        }
+      };
+      await Promise.all(Array.from({ length: SMALL_IN_FLIGHT }, feeder));
+    } finally {
+      await pool.close();
     }
   };
-  await Promise.all(Array.from({ length: CONTENT_CONCURRENCY }, worker));
+
+  await Promise.all([hashSmall(), streamLarge()]);
   return { files: done, bytes };
 }
 

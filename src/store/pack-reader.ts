@@ -1,0 +1,244 @@
+// Reading objects from Git packs through their version 2 indexes: lookups by binary search,
+// entries read at their offset, and deltas (offset and reference) applied in memory.
+
+import { createReadStream, promises as fsp } from 'node:fs';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import * as zlib from 'node:zlib';
+import { SnapError } from '../errors.js';
+import type { ObjectType } from './objects.js';
+
+const TYPE_NAMES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
+const OFS_DELTA = 6;
+const REF_DELTA = 7;
+
+interface EntryHeader {
+  type: number;
+  size: number;
+  /** Offset of the zlib data. */
+  dataOffset: number;
+  baseOffset?: number;
+  baseOid?: string;
+}
+
+/** One pack file and its index. */
+class Pack {
+  private handle?: fsp.FileHandle;
+  private ends?: Map<number, number>;
+  readonly count: number;
+
+  constructor(readonly packPath: string, private readonly index: Buffer) {
+    if (index.readUInt32BE(0) !== 0xff744f63 || index.readUInt32BE(4) !== 2) {
+      throw new SnapError('UNSUPPORTED', `pack index '${packPath}' is not version 2; repack the store with git`);
+    }
+    this.count = index.readUInt32BE(8 + 255 * 4);
+  }
+
+  /** Returns the offset of an object in this pack, or undefined. */
+  find(oid: Buffer): number | undefined {
+    const first = oid[0];
+    let low = first === 0 ? 0 : this.index.readUInt32BE(8 + (first - 1) * 4);
+    let high = this.index.readUInt32BE(8 + first * 4);
+    const oidsStart = 8 + 1024;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      const order = oid.compare(this.index, oidsStart + middle * 20, oidsStart + middle * 20 + 20);
+      if (order === 0) return this.offsetAt(middle);
+      if (order < 0) high = middle;
+      else low = middle + 1;
+    }
+    return undefined;
+  }
+
+  private offsetAt(position: number): number {
+    const offsetsStart = 8 + 1024 + this.count * 24;
+    const small = this.index.readUInt32BE(offsetsStart + position * 4);
+    if (!(small & 0x80000000)) return small;
+    const largeStart = offsetsStart + this.count * 4;
+    return Number(this.index.readBigUInt64BE(largeStart + (small & 0x7fffffff) * 8));
+  }
+
+  private async file(): Promise<fsp.FileHandle> {
+    this.handle ??= await fsp.open(this.packPath, 'r');
+    return this.handle;
+  }
+
+  /** Returns where the entry at `offset` ends: the next entry's offset, or the checksum. */
+  private async endOf(offset: number): Promise<number> {
+    if (!this.ends) {
+      const offsets = Array.from({ length: this.count }, (_, i) => this.offsetAt(i)).sort((a, b) => a - b);
+      const size = (await (await this.file()).stat()).size;
+      this.ends = new Map(offsets.map((start, i) => [start, i + 1 < offsets.length ? offsets[i + 1] : size - 20]));
+    }
+    return this.ends.get(offset) ?? (await (await this.file()).stat()).size - 20;
+  }
+
+  async header(offset: number): Promise<EntryHeader> {
+    const bytes = Buffer.alloc(64);
+    await (await this.file()).read(bytes, 0, 64, offset);
+    let byte = bytes[0];
+    const type = (byte >> 4) & 7;
+    let size = byte & 0x0f;
+    let shift = 4;
+    let position = 1;
+    while (byte & 0x80) {
+      byte = bytes[position++];
+      size += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    }
+    const header: EntryHeader = { type, size, dataOffset: offset + position };
+    if (type === OFS_DELTA) {
+      byte = bytes[position++];
+      let distance = byte & 0x7f;
+      while (byte & 0x80) {
+        byte = bytes[position++];
+        distance = (distance + 1) * 128 + (byte & 0x7f);
+      }
+      header.baseOffset = offset - distance;
+      header.dataOffset = offset + position;
+    } else if (type === REF_DELTA) {
+      header.baseOid = bytes.toString('hex', position, position + 20);
+      header.dataOffset = offset + position + 20;
+    }
+    return header;
+  }
+
+  /** Reads and inflates the data of the entry at `offset`. */
+  async inflateAt(offset: number, header: EntryHeader): Promise<Buffer> {
+    const end = await this.endOf(offset);
+    const compressed = Buffer.alloc(end - header.dataOffset);
+    await (await this.file()).read(compressed, 0, compressed.length, header.dataOffset);
+    const data = zlib.inflateSync(compressed);
+    if (data.length !== header.size) throw new SnapError('CORRUPT', `pack '${this.packPath}' has a damaged entry at offset ${offset}`);
+    return data;
+  }
+
+  /** Streams the inflated data of a non-delta entry. */
+  async streamAt(offset: number, header: EntryHeader): Promise<Readable> {
+    const end = await this.endOf(offset);
+    return createReadStream(this.packPath, { start: header.dataOffset, end: end - 1 }).pipe(zlib.createInflate());
+  }
+
+  async close(): Promise<void> {
+    await this.handle?.close();
+    this.handle = undefined;
+  }
+}
+
+/** PackReader finds and reads objects in the packs of one object directory. */
+export class PackReader {
+  private packs: Pack[] = [];
+  private loadedNames = new Set<string>();
+
+  constructor(private readonly objectsDir: string) {}
+
+  /** Loads indexes of packs not seen yet. Cheap when nothing changed. */
+  refresh(): void {
+    const dir = join(this.objectsDir, 'pack');
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (!name.endsWith('.idx') || this.loadedNames.has(name)) continue;
+      const packPath = join(dir, name.replace(/\.idx$/, '.pack'));
+      if (!fs.existsSync(packPath)) continue;
+      this.packs.push(new Pack(packPath, fs.readFileSync(join(dir, name))));
+      this.loadedNames.add(name);
+    }
+  }
+
+  private locate(oid: string): { pack: Pack; offset: number } | undefined {
+    const key = Buffer.from(oid, 'hex');
+    for (const pack of this.packs) {
+      const offset = pack.find(key);
+      if (offset !== undefined) return { pack, offset };
+    }
+    return undefined;
+  }
+
+  /** Reports whether some pack holds this object. */
+  has(oid: string): boolean {
+    return this.locate(oid) !== undefined;
+  }
+
+  /** Reads a whole object, applying deltas; undefined when no pack holds it. */
+  async read(oid: string): Promise<{ type: ObjectType; content: Buffer } | undefined> {
+    const found = this.locate(oid);
+    if (!found) return undefined;
+    return this.readAt(found.pack, found.offset, 0);
+  }
+
+  private async readAt(pack: Pack, offset: number, depth: number): Promise<{ type: ObjectType; content: Buffer }> {
+    if (depth > 1000) throw new SnapError('CORRUPT', `pack '${pack.packPath}' has a delta chain over 1000 long`);
+    const header = await pack.header(offset);
+    const data = await pack.inflateAt(offset, header);
+    if (header.type !== OFS_DELTA && header.type !== REF_DELTA) {
+      const type = TYPE_NAMES[header.type];
+      if (!type) throw new SnapError('CORRUPT', `pack '${pack.packPath}' has an entry of unknown type ${header.type}`);
+      return { type, content: data };
+    }
+    let base: { type: ObjectType; content: Buffer } | undefined;
+    if (header.baseOffset !== undefined) base = await this.readAt(pack, header.baseOffset, depth + 1);
+    else base = await this.read(header.baseOid!);
+    if (!base) throw new SnapError('CORRUPT', `delta base ${header.baseOid} not found in the store`);
+    return { type: base.type, content: applyDelta(base.content, data) };
+  }
+
+  /** Streams a blob's content; a deltified blob is rebuilt in memory first. */
+  async openBlob(oid: string): Promise<Readable | undefined> {
+    const found = this.locate(oid);
+    if (!found) return undefined;
+    const header = await found.pack.header(found.offset);
+    if (header.type === 3) return found.pack.streamAt(found.offset, header);
+    const object = await this.readAt(found.pack, found.offset, 0);
+    return Readable.from([object.content]);
+  }
+
+  /** Closes open pack files. */
+  async close(): Promise<void> {
+    await Promise.all(this.packs.map((pack) => pack.close()));
+  }
+}
+
+/** Applies a Git delta (source size, target size, then copy and insert instructions) to `base`. */
+export function applyDelta(base: Buffer, delta: Buffer): Buffer {
+  let position = 0;
+  const readSize = (): number => {
+    let value = 0;
+    let shift = 0;
+    let byte: number;
+    do {
+      byte = delta[position++];
+      value += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (byte & 0x80);
+    return value;
+  };
+  const sourceSize = readSize();
+  const targetSize = readSize();
+  if (sourceSize !== base.length) throw new SnapError('CORRUPT', 'delta does not match its base object');
+  const out = Buffer.alloc(targetSize);
+  let written = 0;
+  while (position < delta.length) {
+    const op = delta[position++];
+    if (op & 0x80) {
+      let copyOffset = 0;
+      let copySize = 0;
+      for (let i = 0; i < 4; i++) if (op & (1 << i)) copyOffset += delta[position++] * 2 ** (8 * i);
+      for (let i = 0; i < 3; i++) if (op & (0x10 << i)) copySize += delta[position++] * 2 ** (8 * i);
+      if (copySize === 0) copySize = 0x10000;
+      written += base.copy(out, written, copyOffset, copyOffset + copySize);
+    } else if (op > 0) {
+      written += delta.copy(out, written, position, position + op);
+      position += op;
+    } else {
+      throw new SnapError('CORRUPT', 'delta has an invalid instruction');
+    }
+  }
+  if (written !== targetSize) throw new SnapError('CORRUPT', 'delta produced the wrong size');
+  return out;
+}

@@ -1,0 +1,175 @@
+// Writing many new objects as one Git pack (version 2, no deltas) with its .idx (version 2), so a
+// large commit creates two files instead of one file per object.
+
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import * as zlib from 'node:zlib';
+import type { ObjectType } from './objects.js';
+
+const TYPE_CODES: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
+
+/** Reads are buffered into writes of about this size. */
+const WRITE_CHUNK = 1 << 20;
+
+/** Encodes a pack entry header: type and uncompressed size, 4 then 7 bits per byte. */
+export function packEntryHeader(type: ObjectType, size: number): Buffer {
+  const bytes: number[] = [];
+  let byte = (TYPE_CODES[type] << 4) | (size & 0x0f);
+  let rest = Math.floor(size / 16);
+  while (rest > 0) {
+    bytes.push(byte | 0x80);
+    byte = rest & 0x7f;
+    rest = Math.floor(rest / 128);
+  }
+  bytes.push(byte);
+  return Buffer.from(bytes);
+}
+
+interface Written {
+  oid: Buffer;
+  offset: number;
+  crc: number;
+}
+
+/**
+ * PackWriter appends deflated objects to a temporary pack file in objects/pack and, on finish,
+ * patches the object count, appends the checksum, writes the index, and renames both into
+ * place (index last, so readers never see a pack without its index). Not safe for concurrent use.
+ */
+export class PackWriter {
+  private readonly written: Written[] = [];
+  private readonly oids = new Set<string>();
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private offset = 0;
+
+  private constructor(private readonly packDir: string, private readonly tempPath: string, private readonly handle: fsp.FileHandle) {}
+
+  /** Opens a new temporary pack in `objectsDir`/pack. */
+  static async create(objectsDir: string): Promise<PackWriter> {
+    const packDir = join(objectsDir, 'pack');
+    await fsp.mkdir(packDir, { recursive: true });
+    const tempPath = join(packDir, `tmp_pack_${process.pid}_${Date.now()}`);
+    const handle = await fsp.open(tempPath, 'wx+', 0o444);
+    const writer = new PackWriter(packDir, tempPath, handle);
+    writer.push(Buffer.from('PACK\0\0\0\x02\0\0\0\0', 'latin1'));
+    return writer;
+  }
+
+  /** Number of objects added. */
+  get count(): number {
+    return this.written.length;
+  }
+
+  /** Reports whether an object with this id was added to this pack. */
+  has(oid: string): boolean {
+    return this.oids.has(oid);
+  }
+
+  /** Appends an object whose content is already deflated (zlib format, content only). */
+  async add(oid: string, type: ObjectType, size: number, deflated: Buffer): Promise<void> {
+    if (this.oids.has(oid)) return;
+    const header = packEntryHeader(type, size);
+    this.written.push({ oid: Buffer.from(oid, 'hex'), offset: this.offset, crc: zlib.crc32(deflated, zlib.crc32(header)) });
+    this.oids.add(oid);
+    this.push(header);
+    this.push(deflated);
+    if (this.pendingBytes >= WRITE_CHUNK) await this.flush();
+  }
+
+  private push(data: Buffer): void {
+    this.pending.push(data);
+    this.pendingBytes += data.length;
+    this.offset += data.length;
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const data = Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
+    await this.handle.write(data);
+  }
+
+  /**
+   * Completes the pack and its index and returns the pack's name, or deletes the temporary file
+   * and returns undefined when no object was added.
+   */
+  async finish(): Promise<string | undefined> {
+    await this.flush();
+    if (this.written.length === 0) {
+      await this.abort();
+      return undefined;
+    }
+    const count = Buffer.alloc(4);
+    count.writeUInt32BE(this.written.length);
+    await this.handle.write(count, 0, 4, 8);
+
+    // The checksum covers the patched header, so the pack is read back once; it is in the page cache.
+    const hash = createHash('sha1');
+    const chunk = Buffer.alloc(WRITE_CHUNK);
+    for (let position = 0; position < this.offset; ) {
+      const { bytesRead } = await this.handle.read(chunk, 0, Math.min(chunk.length, this.offset - position), position);
+      if (bytesRead === 0) throw new Error(`pack '${this.tempPath}' is shorter than written`);
+      hash.update(chunk.subarray(0, bytesRead));
+      position += bytesRead;
+    }
+    const checksum = hash.digest();
+    await this.handle.write(checksum, 0, 20, this.offset);
+    await this.handle.sync();
+    await this.handle.close();
+
+    const name = `pack-${checksum.toString('hex')}`;
+    const index = encodeIndex(this.written, checksum);
+    const indexTemp = join(this.packDir, `tmp_idx_${process.pid}_${Date.now()}`);
+    await fsp.writeFile(indexTemp, index, { mode: 0o444 });
+    await fsp.rename(this.tempPath, join(this.packDir, `${name}.pack`));
+    await fsp.rename(indexTemp, join(this.packDir, `${name}.idx`));
+    return name;
+  }
+
+  /** Deletes the temporary pack. */
+  async abort(): Promise<void> {
+    await this.handle.close().catch(() => undefined);
+    await fsp.rm(this.tempPath, { force: true });
+  }
+}
+
+/** Encodes a version 2 pack index: fan-out table, sorted ids, CRC32s, offsets, checksums. */
+function encodeIndex(objects: Written[], packChecksum: Buffer): Buffer {
+  const sorted = [...objects].sort((a, b) => Buffer.compare(a.oid, b.oid));
+  const n = sorted.length;
+  const large = sorted.filter((object) => object.offset >= 0x80000000);
+  const out = Buffer.alloc(8 + 1024 + n * 28 + large.length * 8 + 40);
+  out.write('\xfftOc', 0, 'latin1');
+  out.writeUInt32BE(2, 4);
+  let position = 8;
+  let cursor = 0;
+  for (let byte = 0; byte < 256; byte++) {
+    while (cursor < n && sorted[cursor].oid[0] === byte) cursor += 1;
+    out.writeUInt32BE(cursor, position);
+    position += 4;
+  }
+  for (const object of sorted) {
+    object.oid.copy(out, position);
+    position += 20;
+  }
+  for (const object of sorted) {
+    out.writeUInt32BE(object.crc >>> 0, position);
+    position += 4;
+  }
+  let largeIndex = 0;
+  for (const object of sorted) {
+    out.writeUInt32BE(object.offset >= 0x80000000 ? (0x80000000 | largeIndex++) >>> 0 : object.offset, position);
+    position += 4;
+  }
+  for (const object of large) {
+    out.writeBigUInt64BE(BigInt(object.offset), position);
+    position += 8;
+  }
+  packChecksum.copy(out, position);
+  position += 20;
+  createHash('sha1').update(out.subarray(0, position)).digest().copy(out, position);
+  return out;
+}
