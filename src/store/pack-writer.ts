@@ -26,10 +26,30 @@ export function packEntryHeader(type: ObjectType, size: number): Buffer {
   return Buffer.from(bytes);
 }
 
-interface Written {
-  oid: Buffer;
-  offset: number;
-  crc: number;
+/** Ids, offsets and CRC32s of the objects written, in flat arrays that grow by doubling. */
+class WrittenTable {
+  count = 0;
+  oids = Buffer.alloc(20 * 1024);
+  offsets = new Float64Array(1024);
+  crcs = new Uint32Array(1024);
+
+  push(oid: string, offset: number, crc: number): void {
+    if (this.count === this.offsets.length) {
+      const oids = Buffer.alloc(this.oids.length * 2);
+      this.oids.copy(oids);
+      this.oids = oids;
+      const offsets = new Float64Array(this.offsets.length * 2);
+      offsets.set(this.offsets);
+      this.offsets = offsets;
+      const crcs = new Uint32Array(this.crcs.length * 2);
+      crcs.set(this.crcs);
+      this.crcs = crcs;
+    }
+    this.oids.write(oid, this.count * 20, 'hex');
+    this.offsets[this.count] = offset;
+    this.crcs[this.count] = crc;
+    this.count += 1;
+  }
 }
 
 /**
@@ -38,11 +58,14 @@ interface Written {
  * place (index last, so readers never see a pack without its index). Not safe for concurrent use.
  */
 export class PackWriter {
-  private readonly written: Written[] = [];
+  private readonly written = new WrittenTable();
   private readonly oids = new Set<string>();
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private offset = 0;
+  /** Bytes handed to positional writes so far; writes may complete in any order. */
+  private flushed = 0;
+  private readonly writes = new Set<Promise<unknown>>();
 
   private constructor(private readonly packDir: string, private readonly tempPath: string, private readonly handle: fsp.FileHandle) {}
 
@@ -59,7 +82,7 @@ export class PackWriter {
 
   /** Number of objects added. */
   get count(): number {
-    return this.written.length;
+    return this.written.count;
   }
 
   /** Reports whether an object with this id was added to this pack. */
@@ -71,7 +94,7 @@ export class PackWriter {
   async add(oid: string, type: ObjectType, size: number, deflated: Buffer): Promise<void> {
     if (this.oids.has(oid)) return;
     const header = packEntryHeader(type, size);
-    this.written.push({ oid: Buffer.from(oid, 'hex'), offset: this.offset, crc: zlib.crc32(deflated, zlib.crc32(header)) });
+    this.written.push(oid, this.offset, zlib.crc32(deflated, zlib.crc32(header)));
     this.oids.add(oid);
     this.push(header);
     this.push(deflated);
@@ -84,12 +107,24 @@ export class PackWriter {
     this.offset += data.length;
   }
 
+  /**
+   * Writes the buffered bytes at their own position. The position is taken before the first await,
+   * so callers that add objects concurrently never interleave their bytes.
+   */
   private async flush(): Promise<void> {
     if (this.pending.length === 0) return;
     const data = Buffer.concat(this.pending);
+    const position = this.flushed;
+    this.flushed += data.length;
     this.pending = [];
     this.pendingBytes = 0;
-    await this.handle.write(data);
+    const write = this.handle.write(data, 0, data.length, position);
+    this.writes.add(write);
+    try {
+      await write;
+    } finally {
+      this.writes.delete(write);
+    }
   }
 
   /**
@@ -98,12 +133,13 @@ export class PackWriter {
    */
   async finish(): Promise<string | undefined> {
     await this.flush();
-    if (this.written.length === 0) {
+    await Promise.all(this.writes);
+    if (this.written.count === 0) {
       await this.abort();
       return undefined;
     }
     const count = Buffer.alloc(4);
-    count.writeUInt32BE(this.written.length);
+    count.writeUInt32BE(this.written.count);
     await this.handle.write(count, 0, 4, 8);
 
     // The checksum covers the patched header, so the pack is read back once; it is in the page cache.
@@ -137,35 +173,39 @@ export class PackWriter {
 }
 
 /** Encodes a version 2 pack index: fan-out table, sorted ids, CRC32s, offsets, checksums. */
-function encodeIndex(objects: Written[], packChecksum: Buffer): Buffer {
-  const sorted = [...objects].sort((a, b) => Buffer.compare(a.oid, b.oid));
-  const n = sorted.length;
-  const large = sorted.filter((object) => object.offset >= 0x80000000);
-  const out = Buffer.alloc(8 + 1024 + n * 28 + large.length * 8 + 40);
+function encodeIndex(written: WrittenTable, packChecksum: Buffer): Buffer {
+  const n = written.count;
+  const oidAt = (i: number): Buffer => written.oids.subarray(i * 20, i * 20 + 20);
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => Buffer.compare(oidAt(a), oidAt(b)));
+  const largeCount = order.filter((i) => written.offsets[i] >= 0x80000000).length;
+  const out = Buffer.alloc(8 + 1024 + n * 28 + largeCount * 8 + 40);
   out.write('\xfftOc', 0, 'latin1');
   out.writeUInt32BE(2, 4);
   let position = 8;
   let cursor = 0;
   for (let byte = 0; byte < 256; byte++) {
-    while (cursor < n && sorted[cursor].oid[0] === byte) cursor += 1;
+    while (cursor < n && written.oids[order[cursor] * 20] === byte) cursor += 1;
     out.writeUInt32BE(cursor, position);
     position += 4;
   }
-  for (const object of sorted) {
-    object.oid.copy(out, position);
+  for (const i of order) {
+    written.oids.copy(out, position, i * 20, i * 20 + 20);
     position += 20;
   }
-  for (const object of sorted) {
-    out.writeUInt32BE(object.crc >>> 0, position);
+  for (const i of order) {
+    out.writeUInt32BE(written.crcs[i], position);
     position += 4;
   }
   let largeIndex = 0;
-  for (const object of sorted) {
-    out.writeUInt32BE(object.offset >= 0x80000000 ? (0x80000000 | largeIndex++) >>> 0 : object.offset, position);
+  const large: number[] = [];
+  for (const i of order) {
+    const offset = written.offsets[i];
+    if (offset >= 0x80000000) large.push(offset);
+    out.writeUInt32BE(offset >= 0x80000000 ? (0x80000000 | largeIndex++) >>> 0 : offset, position);
     position += 4;
   }
-  for (const object of large) {
-    out.writeBigUInt64BE(BigInt(object.offset), position);
+  for (const offset of large) {
+    out.writeBigUInt64BE(BigInt(offset), position);
     position += 8;
   }
   packChecksum.copy(out, position);

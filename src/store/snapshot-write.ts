@@ -6,7 +6,7 @@ import type { ScanDir, ScanNode } from '../tree/scan.js';
 import { META_BLOB_NAME, toTreeName } from './names.js';
 import { ROOT_RECORD_NAME, encodeMeta } from './meta-format.js';
 import { HashPool } from './hash-pool.js';
-import { hashObject, type ObjectStore, type ObjectType } from './objects.js';
+import type { ObjectStore, ObjectType } from './objects.js';
 import { MODE_EXEC, MODE_FILE, MODE_SYMLINK, MODE_TREE, encodeTree, type TreeEntry } from './tree-object.js';
 
 /**
@@ -22,7 +22,7 @@ const STREAM_THRESHOLD = 1024 * 1024;
 const LARGE_CONCURRENCY = 2;
 
 /** Small files queued for the hash pool at once, enough to keep every worker busy. */
-const SMALL_IN_FLIGHT = 1024;
+const SMALL_IN_FLIGHT = 256;
 
 /** Progress of building a snapshot: files whose content was read, and their bytes. */
 export interface BuildProgress {
@@ -102,7 +102,8 @@ async function computeContent(objects: ObjectStore, root: Buffer, nodes: ScanNod
   for (const node of nodes) {
     const entry = node.entry;
     if (entry.type === 'symlink' && node.fresh) {
-      entry.oid = options.write ? await objects.write('blob', entry.target!) : hashObject('blob', entry.target!);
+      // A dry run keeps the target blob in memory: reading the snapshot back needs it.
+      entry.oid = options.write ? await objects.write('blob', entry.target!) : objects.putInMemory('blob', entry.target!);
     }
     if (entry.type === 'file' && (node.fresh || !entry.oid)) jobs.push(node);
   }
@@ -111,7 +112,7 @@ async function computeContent(objects: ObjectStore, root: Buffer, nodes: ScanNod
   const byInode = new Map<string, ScanNode[]>();
   const unique: ScanNode[] = [];
   for (const node of jobs) {
-    const key = node.stat.nlink > 1 ? `${node.stat.dev}:${node.stat.ino}` : '';
+    const key = node.inode ?? '';
     if (key === '') {
       unique.push(node);
       continue;
@@ -133,7 +134,7 @@ async function computeContent(objects: ObjectStore, root: Buffer, nodes: ScanNod
   let bytes = 0;
   const finish = (node: ScanNode, oid: string): void => {
     node.entry.oid = oid;
-    for (const twin of byInode.get(`${node.stat.dev}:${node.stat.ino}`) ?? []) twin.entry.oid = oid;
+    for (const twin of (node.inode && byInode.get(node.inode)) || []) twin.entry.oid = oid;
     done += 1;
     bytes += node.entry.size;
     if (done % 256 === 0 || done === total) options.onProgress?.({ phase: 'content', done, total, bytes });
@@ -183,8 +184,8 @@ async function computeContent(objects: ObjectStore, root: Buffer, nodes: ScanNod
 function assignHardlinks(nodes: ScanNode[]): void {
   const sets = new Map<string, Entry[]>();
   for (const node of nodes) {
-    if (!node.fresh || node.entry.type !== 'file' || node.stat.nlink < 2) continue;
-    const key = `${node.stat.dev}:${node.stat.ino}`;
+    if (!node.fresh || node.entry.type !== 'file' || !node.inode) continue;
+    const key = node.inode;
     const set = sets.get(key);
     if (set) set.push(node.entry);
     else sets.set(key, [node.entry]);

@@ -31,11 +31,12 @@ export interface ScanDir {
   written?: { rootfsOid: string; metaOid?: string };
 }
 
-/** One scanned child: its name, entry and stat, and the subtree for a directory. */
+/** One scanned child: its name and entry, and the subtree for a directory. */
 export interface ScanNode {
   name: Buffer;
   entry: Entry;
-  stat: StatInfo;
+  /** "DEV:INO" of a regular file with more than one link; its stat is not kept, to save memory. */
+  inode?: string;
   dir?: ScanDir;
   /** True when the entry was read from the filesystem now, false when it came from the last commit. */
   fresh: boolean;
@@ -161,7 +162,8 @@ async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReus
     const old = valid ? previousEntries?.get(name.toString('latin1')) : undefined;
     const entry = old && old.entry.type === info.type ? old.entry : entryFromStat(root, childPath(path, name), info);
     if (sub) sub.entry = entry;
-    dir.children.push({ name, entry, stat: info, dir: sub, fresh: entry !== old?.entry });
+    const inode = info.type === 'file' && info.nlink > 1 ? `${info.dev}:${info.ino}` : undefined;
+    dir.children.push({ name, entry, inode, dir: sub, fresh: entry !== old?.entry });
   }
   return dir;
 }
