@@ -34,15 +34,14 @@ function stripIgnorable(name: Buffer): string {
 
 /**
  * Reports whether a file name must be escaped: names git fsck --strict treats as ".git" or
- * ".gitmodules" on some filesystem (".git", ".GIT.", "git~1", "gi7eba~1", HFS look-alikes), every
- * name starting with ".git" (so no ".gitmodules" or ".gitattributes" blob is parsed by fsck), and
- * names starting with snap's own '.snap-' prefix.
+ * ".gitmodules" on some filesystem (".git", ".GIT.", "git~1", "gi7eba~1", HFS look-alikes, and any
+ * of these after a backslash), every name starting with ".git" (so no ".gitmodules" or
+ * ".gitattributes" blob is parsed by fsck), and names starting with snap's own '.snap-' prefix.
  */
 export function needsEscape(name: Buffer): boolean {
   if (name.subarray(0, RESERVED_PREFIX.length).equals(RESERVED_PREFIX)) return true;
-  const folded = stripIgnorable(name);
-  if (folded.startsWith('.git')) return true;
-  return folded.startsWith('gi') && folded.includes('~');
+  // git fsck also reads every part after a backslash as a name of its own (an NTFS path separator).
+  return stripIgnorable(name).split('\\').some((part) => part.startsWith('.git') || (part.startsWith('gi') && part.includes('~')));
 }
 
 /** Returns the name a file is stored under in a Git tree. */

@@ -18,12 +18,17 @@ export interface CaptureOptions {
 /** A captured rootfs state. */
 export interface Capture extends BuiltSnapshot {
   root: SnapshotDir;
+  /**
+   * Saves the refreshed stat cache (a capture with `write` only), so the next capture can skip
+   * this one's work. A command that then fails leaves the old cache in place.
+   */
+  saveCache(): Promise<void>;
 }
 
 /**
  * Captures the rootfs of a store as a snapshot tree. The store directory is never part of it.
  * Files whose stat matches the stat cache are not read, and unchanged directories are reused by
- * id. With `write`, the cache is saved afterwards so the next capture can skip this one's work.
+ * id. With `write`, objects are stored and `saveCache` keeps what the scan learned.
  */
 export async function captureWorktree(store: Store, options: CaptureOptions): Promise<Capture> {
   const cache = await StatCache.load(store.gitdir);
@@ -40,7 +45,8 @@ export async function captureWorktree(store: Store, options: CaptureOptions): Pr
   });
   const built = await buildSnapshot(store.objects, rootBytes, scan, { write: options.write, onProgress: options.onProgress });
 
-  if (options.write) {
+  const saveCache = async (): Promise<void> => {
+    if (!options.write) return;
     const record = (dir: ScanDir): void => {
       // A directory inside a reused one was not written again, but is reused itself.
       const ids = dir.written ?? dir.reuse;
@@ -52,6 +58,6 @@ export async function captureWorktree(store: Store, options: CaptureOptions): Pr
     record(scan);
     cache.recordRoot(scan.stat, scanStartNs);
     await cache.save(store.gitdir);
-  }
-  return { ...built, root: await snapshotRoot(store.objects, built.tree) };
+  };
+  return { ...built, root: await snapshotRoot(store.objects, built.tree), saveCache };
 }

@@ -18,7 +18,9 @@ export function register(program: Command): void {
     .action(async (dir: string, options: { json?: boolean }, command: Command) => {
       const global = command.optsWithGlobals() as GlobalOptions;
       const base = global.C ?? process.cwd();
-      const result = await init({ dir: resolve(base, dir), store: global.store ?? process.env.SNAP_STORE });
+      const store = global.store ?? process.env.SNAP_STORE;
+      // A relative --store is relative to -C, as every other command resolves it.
+      const result = await init({ dir: resolve(base, dir), store: store === undefined ? undefined : resolve(base, store) });
       if (options.json) outJson(result);
       else out(`Initialized empty snap store in ${result.gitdir} for rootfs ${result.rootfs}`);
     });

@@ -1,0 +1,111 @@
+// Hardlink sets that change between snapshots: the diff layer links only to entries inside
+// itself, umoci stacks base and diff layers into the right inode sharing, and checkout gives the
+// same sharing in both directions.
+
+import * as fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { treeState, unpackLayers, type TreeState } from './helpers/judge.js';
+import { Repo } from './helpers/repo.js';
+import { has } from './helpers/snap.js';
+import { readTar } from './helpers/tar.js';
+import { emptyDir, file, hardlink, makeTree, type Spec } from './helpers/tree.js';
+
+const T = 1_650_000_000_123_456_789n;
+
+const repos: Repo[] = [];
+afterAll(() => {
+  for (const repo of repos) repo.remove();
+});
+
+const shared = (content = 'shared\n') => file(content, { mtime: T, mode: 0o640 });
+const other: Spec = { 'etc/other': file('other\n', { mtime: T }) };
+
+// Each case: name, tree before, tree after, and the hardlink entries the diff layer must hold.
+const cases: [string, Spec, Spec, [string, string][]][] = [
+  ['grows from a, b to a, b, c', { 's/a': shared(), 's/b': hardlink('s/a') }, { 's/a': shared(), 's/b': hardlink('s/a'), 's/c': hardlink('s/a') },
+    [['s/b', 's/a'], ['s/c', 's/a']]],
+  ['shrinks from a, b, c to a, b', { 's/a': shared(), 's/b': hardlink('s/a'), 's/c': hardlink('s/a') }, { 's/a': shared(), 's/b': hardlink('s/a') },
+    []],
+  ['loses its first member a', { 's/a': shared(), 's/b': hardlink('s/a'), 's/c': hardlink('s/a') }, { 's/b': shared(), 's/c': hardlink('s/b') },
+    [['s/c', 's/b']]],
+  ['gains a member that sorts first', { 's/m': shared(), 's/n': hardlink('s/m') }, { 's/a': shared(), 's/m': hardlink('s/a'), 's/n': hardlink('s/a') },
+    [['s/m', 's/a'], ['s/n', 's/a']]],
+  ['gains a member in another directory', { 's/a': shared(), 's/b': hardlink('s/a') }, { 's/a': shared(), 's/b': hardlink('s/a'), 'z/deep/c': hardlink('s/a') },
+    [['s/b', 's/a'], ['z/deep/c', 's/a']]],
+  ['changes content', { 's/a': shared(), 's/b': hardlink('s/a') }, { 's/a': shared('new content\n'), 's/b': hardlink('s/a') },
+    [['s/b', 's/a']]],
+  ['splits into a pair and a copy', { 's/a': shared(), 's/b': hardlink('s/a'), 's/c': hardlink('s/a') }, { 's/a': shared(), 's/b': hardlink('s/a'), 's/c': shared() },
+    []],
+  ['is formed from separate files', { 's/a': shared(), 's/b': shared() }, { 's/a': shared(), 's/b': hardlink('s/a') },
+    [['s/b', 's/a']]],
+];
+
+interface History {
+  repo: Repo;
+  a: string;
+  b: string;
+  stateA: TreeState;
+  stateB: TreeState;
+}
+
+async function history(before: Spec, after: Spec): Promise<History> {
+  const repo = await Repo.createInProcess({ spec: { ...other, ...before }, externalStore: true });
+  repos.push(repo);
+  const stateA = treeState(repo.rootfs);
+  const a = await repo.commitInProcess('before');
+  emptyDir(repo.rootfs);
+  makeTree(repo.rootfs, { ...other, ...after });
+  const stateB = treeState(repo.rootfs);
+  const b = await repo.commitInProcess('after');
+  return { repo, a, b, stateA, stateB };
+}
+
+describe.each(cases)('a hardlink set that %s', (_name, before, after, expectedLinks) => {
+  let current: History;
+  const setup = () => current;
+  beforeAll(async () => {
+    current = await history(before, after);
+    const { repo, a, b } = current;
+    repo.ok(['export', a, '-o', repo.file('base.tar')]);
+    repo.ok(['diff', a, b, '--export', repo.file('diff.tar')]);
+  });
+
+  it('links only inside the diff layer', async () => {
+    const { repo } = setup();
+
+    const members = readTar(fs.readFileSync(repo.file('diff.tar')));
+    const links = members.filter((member) => member.type === '1');
+    expect(links.map((link) => [link.name.toString(), link.linkname.toString()])).toEqual(expectedLinks);
+    for (const link of links) {
+      const index = members.indexOf(link);
+      const target = members.findIndex((member) => member.name.equals(link.linkname));
+      expect(target, `${link.name} -> ${link.linkname}`).toBeGreaterThanOrEqual(0);
+      expect(target).toBeLessThan(index);
+      expect(members[target].type).toBe('0');
+    }
+  });
+
+  it.skipIf(!has('umoci'))('stacks into the new sharing with umoci', async () => {
+    const { repo, stateB } = setup();
+
+    const unpacked = unpackLayers(repo.file('umoci'), [repo.file('base.tar'), repo.file('diff.tar')]);
+
+    const state = treeState(unpacked);
+    expect(state.links).toEqual(stateB.links);
+    expect(state.mtree).toEqual(stateB.mtree);
+  });
+
+  it('checks out either snapshot with its own sharing', async () => {
+    const { repo, a, b, stateA, stateB } = setup();
+
+    repo.ok(['checkout', a]);
+    const backToA = treeState(repo.rootfs);
+    repo.ok(['checkout', b]);
+    const forwardToB = treeState(repo.rootfs);
+
+    expect(backToA.links).toEqual(stateA.links);
+    expect(backToA.mtree).toEqual(stateA.mtree);
+    expect(forwardToB.links).toEqual(stateB.links);
+    expect(forwardToB.mtree).toEqual(stateB.mtree);
+  });
+});
