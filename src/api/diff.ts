@@ -1,6 +1,7 @@
 // snap diff: the changes between two snapshots, or between a snapshot and the rootfs.
 
-import { diffSnapshots, type Change } from '../store/diff.js';
+import { SnapError } from '../errors.js';
+import { diffSnapshots, type Change, type DiffFilter } from '../store/diff.js';
 import { readCommit, resolveRevision } from '../store/revision.js';
 import { snapshotRoot, type SnapshotDir } from '../store/snapshot-read.js';
 import { openStore, type Store } from '../store/store.js';
@@ -11,6 +12,27 @@ import type { CommonOptions } from './common.js';
 export interface DiffOptions extends CommonOptions {
   from?: string;
   to?: string;
+  /**
+   * Only these paths and what is below them (rootfs-relative bytes; a leading '/' or './' and
+   * trailing '/' are ignored, and '.' or '/' is the whole rootfs). Unset or empty: every path.
+   */
+  paths?: (Buffer | string)[];
+}
+
+/**
+ * Normalises path limits to rootfs-relative paths without leading, trailing or doubled slashes or
+ * '.' components. Returns undefined for no limit. Throws USAGE for a path with a '..' component.
+ */
+export function pathFilter(paths: (Buffer | string)[] | undefined): DiffFilter | undefined {
+  if (!paths || paths.length === 0) return undefined;
+  const limits = paths.map((raw) => {
+    const parts = Buffer.from(raw).toString('latin1').split('/').filter((part) => part !== '' && part !== '.');
+    if (parts.includes('..')) {
+      throw new SnapError('USAGE', `path '${Buffer.from(raw).toString()}' leaves the rootfs; give paths relative to the rootfs top, like etc/hosts`);
+    }
+    return Buffer.from(parts.join('/'), 'latin1');
+  });
+  return { paths: limits };
 }
 
 /** The two sides of a comparison, resolved. `to` is undefined when it is the rootfs. */
@@ -38,5 +60,5 @@ export async function resolveSides(options: DiffOptions): Promise<DiffSides> {
 /** Lists the changes from `from` to `to` in walk order (parents first). Writes nothing. */
 export async function diff(options: DiffOptions = {}): Promise<Change[]> {
   const sides = await resolveSides(options);
-  return diffSnapshots(sides.store.objects, sides.fromRoot, sides.toRoot);
+  return diffSnapshots(sides.store.objects, sides.fromRoot, sides.toRoot, pathFilter(options.paths));
 }

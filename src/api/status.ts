@@ -6,6 +6,13 @@ import { snapshotRoot } from '../store/snapshot-read.js';
 import { openStore } from '../store/store.js';
 import { captureWorktree } from '../store/worktree.js';
 import type { CommonOptions } from './common.js';
+import { pathFilter } from './diff.js';
+
+/** Options of status. */
+export interface StatusOptions extends CommonOptions {
+  /** Only these paths and what is below them, as DiffOptions.paths. */
+  paths?: (Buffer | string)[];
+}
 
 /** Result of status. */
 export interface StatusResult {
@@ -17,10 +24,11 @@ export interface StatusResult {
 }
 
 /** Compares the rootfs with HEAD (everything is added before the first commit). Writes nothing. */
-export async function status(options: CommonOptions = {}): Promise<StatusResult> {
+export async function status(options: StatusOptions = {}): Promise<StatusResult> {
+  const filter = pathFilter(options.paths);
   const store = await openStore(options);
   const head = await store.refs.head();
   const current = await captureWorktree(store, { write: false, onWarning: options.onWarning, onProgress: options.onProgress });
   const base = head.oid ? await snapshotRoot(store.objects, (await readCommit(store, head.oid)).tree) : undefined;
-  return { branch: head.branch, head: head.oid, changes: await diffSnapshots(store.objects, base, current.root) };
+  return { branch: head.branch, head: head.oid, changes: await diffSnapshots(store.objects, base, current.root, filter) };
 }

@@ -1,43 +1,124 @@
-// snap diff [A [B]] [--export FILE]
+// snap diff [A [B]] [-- PATH...]: the changes as a list, a stat, patches, JSON, or an OCI layer.
 
-import type { Command } from 'commander';
-import { diff } from '../../api/diff.js';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { exportDiff } from '../../api/export.js';
+import { compare } from '../../api/patch.js';
+import { SnapError } from '../../errors.js';
 import type { Compression } from '../../oci/layer.js';
-import { commonOptions } from '../context.js';
-import { clearProgress, info, out, outJson } from '../output.js';
-import { changeJson, formatChange } from '../render.js';
+import { checkRevisionCount, commonOptions, splitOperands, type GlobalOptions } from '../context.js';
+import { clearProgress, disablePaging } from '../output.js';
+import { printChanges, type ChangeFormat } from '../print-changes.js';
 import { layerOutput, printLayerResult } from './layer-output.js';
+
+/** Options of `snap diff`. */
+interface DiffCommandOptions {
+  nameStatus?: boolean;
+  nameOnly?: boolean;
+  stat?: boolean;
+  patch?: boolean;
+  unified?: number;
+  z?: boolean;
+  exitCode?: boolean;
+  json?: boolean;
+  export?: string;
+  gzip?: boolean;
+  zstd?: boolean;
+}
 
 /** Registers `snap diff`. */
 export function register(program: Command): void {
   program
     .command('diff')
-    .summary('list changes, or write them as an OCI layer')
-    .description('With no revision, compare HEAD with the rootfs; with one, compare that revision with the rootfs; with two, compare the snapshots. With --export, write the change as an OCI image layer tarball (whiteouts for deletions, hardlinks inside the layer) and print its diff ID, and for a compressed layer its digest and size.')
+    .summary('show changes between snapshots, or write them as an OCI layer')
+    .description(
+      'With no revision, compare HEAD with the rootfs; with one, compare that revision with the rootfs; with two (or A..B), compare the snapshots. ' +
+      'Paths after -- limit the comparison to those paths and what is below them; they are relative to the top of the rootfs (a leading / is ignored), not to the current directory.\n\n' +
+      'Unlike git, the default output is --name-status, because a snapshot is a whole filesystem: -p shows patches. ' +
+      'Letters: A added, D deleted, M content modified, T type changed, m metadata only (mode, owner, time, xattrs, hardlinks). ' +
+      'Patches are unified diffs for text; binary files (a NUL byte in the first 8000 bytes, or over 64 MiB) show "Binary files ... differ" with both sizes, and what a patch cannot carry (type, mode, owner, time, symlink target, device numbers, hardlinks, xattrs) shows as "old X" / "new X" lines. ' +
+      'Text patches apply with `patch -p1`; metadata is restored by `snap checkout`, not by a patch.\n\n' +
+      'With -q (--quiet) nothing is printed and the exit code tells whether anything changed, as with --exit-code: 1 if so, 0 if not. ' +
+      'With --export, write the change as an OCI image layer tarball (whiteouts for deletions, hardlinks inside the layer) and print its diff ID, and for a compressed layer its digest and size.',
+    )
+    .usage('[options] [from [to]] [-- path...]')
     .argument('[from]', 'older revision (default HEAD)')
     .argument('[to]', 'newer revision (default: the rootfs)')
+    .argument('[path...]', 'after --: only these paths and what is below them')
+    .option('--name-status', 'one line per changed path: letter, tab, path (the default)')
+    .option('--name-only', 'one line per changed path: the path only')
+    .option('--stat', 'per path the size change in bytes, then a summary line')
+    .option('-p, --patch', 'unified patches for text, sizes for binary files, old/new lines for metadata')
+    .addOption(new Option('-U, --unified <lines>', 'lines of context around each change in a patch (implies -p)').argParser(nonNegative))
+    .option('-z', 'with --name-status or --name-only: end each field with NUL and never quote paths')
+    .option('--exit-code', 'exit with 1 when there are changes, 0 when there are none')
+    .option('--json', 'print the result as JSON (with -p, each change carries its patch); see docs/JSON.md')
     .option('--export <file>', "write the change as an OCI layer tar to FILE ('-' for stdout)")
     .option('--gzip', 'compress the layer with gzip (also chosen by a .gz or .tgz file name)')
     .option('--zstd', 'compress the layer with zstd (also chosen by a .zst file name)')
-    .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExamples:\n  snap diff                          # HEAD against the rootfs\n  snap diff HEAD~1 HEAD\n  snap diff main~1 main --export layer.tar.gz\n  snap diff HEAD~1 --export - | gzip > layer.tgz')
-    .action(async (from: string | undefined, to: string | undefined, options: { export?: string; gzip?: boolean; zstd?: boolean; json?: boolean }, command: Command) => {
+    .addHelpText('after', [
+      '',
+      'Examples:',
+      '  snap diff                          # HEAD against the rootfs, one line per changed path',
+      '  snap diff -p -- etc/               # patches of what changed below etc/ since HEAD',
+      '  snap diff --stat HEAD~1 HEAD       # size change per path between two snapshots',
+      '  snap diff HEAD~2..HEAD             # the same as snap diff HEAD~2 HEAD',
+      '  snap diff -z --name-only | xargs -0 ls -ld',
+      '  snap diff --quiet || echo "rootfs has uncommitted changes"',
+      '  snap diff --json HEAD~1 | jq -r ".changes[].path"',
+      '  snap diff main~1 main --export layer.tar.gz',
+      '  snap diff HEAD~1 --export - | gzip > layer.tgz',
+    ].join('\n'))
+    .action(async (_from: unknown, _to: unknown, _paths: unknown, options: DiffCommandOptions, command: Command) => {
+      const { revisions: given, paths } = splitOperands(command);
+      const revisions = splitRange(given);
+      checkRevisionCount(command, revisions, 2);
+      const [from, to] = revisions;
       const common = commonOptions(command);
       if (options.export) {
+        disablePaging();
+        if (paths.length > 0) throw new SnapError('USAGE', `--export writes the whole change; drop the paths after '--' ('${paths[0]}')`);
         const compression: Compression | undefined = options.zstd ? 'zstd' : options.gzip ? 'gzip' : undefined;
         const result = await exportDiff({ ...common, from, to, compression, output: layerOutput(options.export) });
         clearProgress();
         printLayerResult(result, options.export, options.json);
         return;
       }
-      const changes = await diff({ ...common, from, to });
+      const quiet = Boolean((command.optsWithGlobals() as GlobalOptions).quiet);
+      const comparison = await compare({ ...common, from, to, paths });
       clearProgress();
-      if (options.json) {
-        outJson({ changes: changes.map(changeJson) });
-        return;
-      }
-      for (const change of changes) out(formatChange(change));
-      if (changes.length === 0) info('no changes');
+      if (options.exitCode || quiet) process.exitCode = comparison.changes.length > 0 ? 1 : 0;
+      if (quiet) return;
+      await printChanges(comparison, {
+        format: chooseFormat(options),
+        stat: Boolean(options.stat),
+        nul: Boolean(options.z),
+        json: Boolean(options.json),
+        context: options.unified,
+      });
     });
+}
+
+/** Reads git's `A..B` (and `A..`, `..B`, HEAD for the empty side) as the two revisions A and B. */
+function splitRange(revisions: string[]): string[] {
+  if (revisions.length !== 1 || !revisions[0].includes('..')) return revisions;
+  if (revisions[0].includes('...')) {
+    throw new SnapError('USAGE', `'${revisions[0]}' compares with a merge base, which snap does not do; give the two revisions, like 'snap diff A B'`);
+  }
+  const [from, to] = revisions[0].split('..');
+  return [from || 'HEAD', to || 'HEAD'];
+}
+
+function chooseFormat(options: DiffCommandOptions): ChangeFormat {
+  if (options.patch || options.unified !== undefined) return 'patch';
+  if (options.nameOnly) return 'name-only';
+  if (options.stat && !options.nameStatus) return 'none';
+  return 'name-status';
+}
+
+function nonNegative(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError('give a number of lines, for example -U 5');
+  }
+  return n;
 }
