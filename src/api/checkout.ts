@@ -2,20 +2,25 @@
 
 import { SnapError, showPath } from '../errors.js';
 import { diffSnapshots } from '../store/diff.js';
-import { readCommit, resolveRevision } from '../store/revision.js';
+import { checkRefName } from '../store/refs.js';
+import { previousCheckout, readCommit, resolveRevision } from '../store/revision.js';
 import { readSnapshotDir, snapshotRoot, type SnapshotDir } from '../store/snapshot-read.js';
 import { identity, openStore, withStoreLock, type Store } from '../store/store.js';
 import { captureWorktree } from '../store/worktree.js';
 import { applyChanges } from '../tree/apply.js';
 import type { Entry } from '../tree/entry.js';
 import type { CommonOptions } from './common.js';
-import { unreachableHead } from './reachability.js';
+import { leftBehindWarning, unreachableHead } from './reachability.js';
 
 /** Options of checkout. */
 export interface CheckoutOptions extends CommonOptions {
   revision: string;
   /** Discard uncommitted changes in the rootfs instead of refusing. */
   force?: boolean;
+  /** Create this branch at `revision` and check it out (git checkout -b NAME REV). */
+  createBranch?: string;
+  /** With createBranch: move the branch to `revision` if it exists already (git checkout -B). */
+  resetBranch?: boolean;
 }
 
 /** Result of checkout. */
@@ -35,37 +40,71 @@ export interface CheckoutResult {
  * tag reaches is left behind.
  */
 export async function checkout(options: CheckoutOptions): Promise<CheckoutResult> {
+  if (options.createBranch !== undefined) checkRefName(options.createBranch, 'branch');
   const store = await openStore(options);
   return withStoreLock(store, async () => {
-    const oid = await resolveRevision(store, options.revision);
-    const target = await snapshotRoot(store.objects, (await readCommit(store, oid)).tree);
-    const branch = (await store.refs.read(`refs/heads/${options.revision}`)) ? options.revision : undefined;
-    const head = await store.refs.head();
-
-    const current = await captureWorktree(store, { write: false, onWarning: options.onWarning });
-    if (!options.force && head.oid) {
-      const dirty = await diffSnapshots(store.objects, await snapshotRoot(store.objects, (await readCommit(store, head.oid)).tree), current.root);
-      if (dirty.length > 0) {
-        const shown = dirty.slice(0, 10).map((change) => `${change.status} ${showPath(change.path) || '.'}`);
-        const more = dirty.length > 10 ? ` and ${dirty.length - 10} more` : '';
-        throw new SnapError('DIRTY_TREE', `the rootfs has uncommitted changes (${shown.join(', ')}${more}); commit them, or use --force to discard them`, {
-          data: { paths: dirty.map((change) => showPath(change.path)) },
-        });
-      }
+    // '-' and @{-N} name what HEAD was on before, a branch when it was one (git checkout -).
+    let revision = options.revision;
+    if (revision === '-' || /^@\{-\d+\}$/.test(revision)) {
+      const previous = await previousCheckout(store, revision === '-' ? 1 : Number(revision.slice(3, -1)));
+      if (!previous) throw new SnapError('NOT_FOUND', `no earlier checkout is in the HEAD reflog for '${revision}'; name a branch or snapshot`);
+      revision = previous;
     }
+    const oid = await resolveRevision(store, revision);
+    const newBranch = options.createBranch;
+    const head = await store.refs.head();
+    if (newBranch !== undefined) {
+      const existing = await store.refs.read(`refs/heads/${newBranch}`);
+      if (existing && !options.resetBranch) {
+        throw new SnapError('ALREADY_EXISTS', `branch '${newBranch}' already exists; check it out with 'snap checkout ${newBranch}', or use -B to move it here`);
+      }
+      const conflict = await store.refs.conflicting(`refs/heads/${newBranch}`);
+      if (conflict) throw new SnapError('ALREADY_EXISTS', `branch '${newBranch}' cannot be made while '${conflict}' exists; pick another name`);
+    }
+    const branch = newBranch ?? ((await store.refs.read(`refs/heads/${revision}`)) ? revision : undefined);
 
-    const changes = await diffSnapshots(store.objects, current.root, target);
-    await applyChanges(Buffer.from(store.rootfs), changes, store.objects, dirLookup(store, target),
-      (progress) => options.onProgress?.({ phase: 'checkout', done: progress.done, total: progress.total }));
+    // A new branch at HEAD's own commit keeps the rootfs as it is, uncommitted changes included, as git does.
+    let changed = 0;
+    if (!(newBranch !== undefined && oid === head.oid)) {
+      const target = await snapshotRoot(store.objects, (await readCommit(store, oid)).tree);
+      const current = await captureWorktree(store, { write: false, onWarning: options.onWarning });
+      if (!options.force && head.oid) await refuseDirty(store, head.oid, current.root);
+      changed = await writeRootfs(store, current.root, target, options);
+    }
 
     const who = identity(store);
-    const leaving = await unreachableHead(store, head);
-    await store.refs.setHead(branch ? { branch } : { oid }, head.oid, oid, who, `checkout: moving from ${head.branch ?? head.oid} to ${options.revision}`);
-    if (leaving && leaving !== oid) {
-      options.onWarning?.(`leaving commit ${leaving.slice(0, 7)} behind: no branch or tag reaches it; keep it with 'snap branch NAME ${leaving.slice(0, 7)}'`);
+    if (newBranch !== undefined) {
+      const ref = `refs/heads/${newBranch}`;
+      const existing = await store.refs.read(ref);
+      await store.refs.update(ref, oid, existing, who, existing ? `branch: Reset to ${revision}` : `branch: Created from ${revision}`);
     }
-    return { oid, branch, changed: changes.length };
+    const leaving = await unreachableHead(store, head);
+    await store.refs.setHead(branch ? { branch } : { oid }, head.oid, oid, who, `checkout: moving from ${head.branch ?? head.oid} to ${newBranch ?? revision}`);
+    if (leaving && leaving !== oid) options.onWarning?.(leftBehindWarning(leaving));
+    return { oid, branch, changed };
   });
+}
+
+/**
+ * Throws DIRTY_TREE (naming the changed paths in the message and `data.paths`) when the captured
+ * rootfs `current` differs from the snapshot `headOid`.
+ */
+export async function refuseDirty(store: Store, headOid: string, current: SnapshotDir): Promise<void> {
+  const dirty = await diffSnapshots(store.objects, await snapshotRoot(store.objects, (await readCommit(store, headOid)).tree), current);
+  if (dirty.length === 0) return;
+  const shown = dirty.slice(0, 10).map((change) => `${change.status} ${showPath(change.path) || '.'}`);
+  const more = dirty.length > 10 ? ` and ${dirty.length - 10} more` : '';
+  throw new SnapError('DIRTY_TREE', `the rootfs has uncommitted changes (${shown.join(', ')}${more}); commit them, or use --force to discard them`, {
+    data: { paths: dirty.map((change) => showPath(change.path)) },
+  });
+}
+
+/** Makes the rootfs (captured as `current`) exactly `target`; returns how many paths changed. */
+export async function writeRootfs(store: Store, current: SnapshotDir, target: SnapshotDir, options: CommonOptions): Promise<number> {
+  const changes = await diffSnapshots(store.objects, current, target);
+  await applyChanges(Buffer.from(store.rootfs), changes, store.objects, dirLookup(store, target),
+    (progress) => options.onProgress?.({ phase: 'checkout', done: progress.done, total: progress.total }));
+  return changes.length;
 }
 
 /** Finds directory entries of a snapshot by path, reading each directory at most once. */

@@ -27,7 +27,36 @@ export function formatSignature(sig: Signature): string {
   return `${sig.name} <${sig.email}> ${sig.timestamp} ${zone}`;
 }
 
-const ZERO_OID = '0'.repeat(40);
+/** The id Git writes in a reflog for "no commit" (before a ref existed). */
+export const ZERO_OID = '0'.repeat(40);
+
+/** One reflog line: the ref moved from `old` to `new` (ZERO_OID when absent), by `who`, for `message`. */
+export interface ReflogEntry {
+  old: string;
+  new: string;
+  who: Signature;
+  message: string;
+}
+
+/**
+ * Checks a branch or tag name (the part after refs/heads/ or refs/tags/) against Git's
+ * check-ref-format rules, and refuses 'HEAD' and names starting with '-'. Throws USAGE naming the
+ * rule broken.
+ */
+export function checkRefName(name: string, kind: 'branch' | 'tag'): void {
+  const why =
+    name === '' ? 'it is empty'
+    : name === 'HEAD' || name === '@' ? `'${name}' names the current snapshot`
+    : name.startsWith('-') ? "it starts with '-'"
+    : /[\x00-\x20\x7f~^:?*[\\]/.test(name) ? "it contains a space, a control character or one of ~ ^ : ? * [ \\"
+    : name.includes('..') ? "it contains '..'"
+    : name.includes('@{') ? "it contains '@{'"
+    : name.includes('//') || name.startsWith('/') || name.endsWith('/') ? "it has an empty part between '/'"
+    : name.split('/').some((part) => part.startsWith('.') || part.endsWith('.lock')) ? "a part starts with '.' or ends with '.lock'"
+    : name.endsWith('.') ? "it ends with '.'"
+    : undefined;
+  if (why) throw new SnapError('USAGE', `'${name}' is not a valid ${kind} name: ${why}; pick another name, like 'before-upgrade'`);
+}
 
 /** RefStore reads and updates the refs of one store. */
 export class RefStore {
@@ -105,15 +134,31 @@ export class RefStore {
         throw new SnapError('LOCKED', `ref ${ref} moved to ${current ?? 'nothing'} while snap was working; run the command again`);
       }
       await writeSynced(lock, `${oid}\n`);
+      await fsp.mkdir(dirname(join(this.gitdir, ref)), { recursive: true });
+      // The reflog line is written while the ref is still locked, as git does.
+      await this.log(ref, expected ?? ZERO_OID, oid, who, message);
       await fsp.rename(lock, join(this.gitdir, ref));
     });
-    await this.log(ref, expected ?? ZERO_OID, oid, who, message);
   }
 
-  /** Deletes a ref (loose file and packed-refs line) and its reflog. */
-  async delete(ref: string): Promise<void> {
-    await fsp.rm(join(this.gitdir, ref), { force: true });
-    await fsp.rm(join(this.gitdir, 'logs', ref), { force: true });
+  /**
+   * Deletes a ref (loose file and packed-refs line) and its reflog, under the ref's lock. With
+   * `expected`, throws LOCKED when the ref no longer points there.
+   */
+  async delete(ref: string, expected?: string): Promise<void> {
+    await this.withLock(ref, async () => {
+      const current = await this.read(ref);
+      if (expected !== undefined && current !== expected) {
+        throw new SnapError('LOCKED', `ref ${ref} moved to ${current ?? 'nothing'} while snap was working; run the command again`);
+      }
+      await this.removePacked(ref);
+      await fsp.rm(join(this.gitdir, ref), { force: true });
+      await fsp.rm(join(this.gitdir, 'logs', ref), { force: true });
+    });
+    await this.pruneEmptyDirs(ref);
+  }
+
+  private async removePacked(ref: string): Promise<void> {
     const packedPath = join(this.gitdir, 'packed-refs');
     if (!fs.existsSync(packedPath)) return;
     await this.withLock('packed-refs', async (lock) => {
@@ -131,14 +176,113 @@ export class RefStore {
     });
   }
 
+  /** Removes directories left empty under refs/ and logs/refs/ by deleting `ref` (as Git does). */
+  private async pruneEmptyDirs(ref: string): Promise<void> {
+    for (const base of [this.gitdir, join(this.gitdir, 'logs')]) {
+      let dir = dirname(ref);
+      while (dir.split('/').length > 2) {
+        try {
+          await fsp.rmdir(join(base, dir));
+        } catch {
+          break;
+        }
+        dir = dirname(dir);
+      }
+    }
+  }
+
+  /**
+   * Returns the name of an existing ref that `ref` cannot live beside (refs/heads/a blocks
+   * refs/heads/a/b and the other way round, as files and directories), or undefined.
+   */
+  async conflicting(ref: string, ignore?: string): Promise<string | undefined> {
+    const prefix = ref.split('/').slice(0, 2).join('/') + '/';
+    for (const other of await this.list(prefix)) {
+      if (other.name === ignore || other.name === ref) continue;
+      if (other.name.startsWith(`${ref}/`) || ref.startsWith(`${other.name}/`)) return other.name;
+    }
+    return undefined;
+  }
+
+  /**
+   * Renames a ref with its reflog, as 'git branch -m' does: the log moves with the ref and gets a
+   * "Branch: renamed" line. Throws ALREADY_EXISTS when `to` exists and `force` is unset.
+   */
+  async rename(from: string, to: string, who: Signature, force = false): Promise<string> {
+    const oid = await this.read(from);
+    if (!oid) throw new SnapError('NOT_FOUND', `${from} does not exist`);
+    const existing = await this.read(to);
+    if (existing && !force) throw new SnapError('ALREADY_EXISTS', `${to} already exists; pick another name, or force it`);
+    const message = `Branch: renamed ${from} to ${to}`;
+    const oldLog = join(this.gitdir, 'logs', from);
+    const newLog = join(this.gitdir, 'logs', to);
+    await this.withLock(from, async () => {
+      await this.withLock(to, async (lock) => {
+        if ((await this.read(from)) !== oid) throw new SnapError('LOCKED', `ref ${from} moved while snap was working; run the command again`);
+        const log = await fsp.readFile(oldLog).catch(() => undefined);
+        await this.removePacked(from);
+        await fsp.rm(join(this.gitdir, from), { force: true });
+        await fsp.rm(oldLog, { force: true });
+        await fsp.rm(newLog, { force: true });
+        await writeSynced(lock, `${oid}\n`);
+        await fsp.mkdir(dirname(join(this.gitdir, to)), { recursive: true });
+        await fsp.rename(lock, join(this.gitdir, to));
+        await fsp.mkdir(dirname(newLog), { recursive: true });
+        if (log) await fsp.writeFile(newLog, log);
+      });
+    });
+    await this.pruneEmptyDirs(from);
+    await this.log(to, oid, oid, who, message);
+    return oid;
+  }
+
+  /** Reads the reflog of `ref` ('HEAD' or a full name), oldest first; empty when it has none. */
+  async readLog(ref: string): Promise<ReflogEntry[]> {
+    let text: string;
+    try {
+      text = await fsp.readFile(join(this.gitdir, 'logs', ref), 'utf8');
+    } catch {
+      return [];
+    }
+    const entries: ReflogEntry[] = [];
+    for (const line of text.split('\n')) {
+      const match = /^([0-9a-f]{40}) ([0-9a-f]{40}) (.*) <([^>]*)> (\d+) ([+-])(\d\d)(\d\d)(?:\t(.*))?$/.exec(line);
+      if (!match) continue;
+      const offset = Number(match[7]) * 60 + Number(match[8]);
+      entries.push({
+        old: match[1],
+        new: match[2],
+        who: { name: match[3], email: match[4], timestamp: Number(match[5]), timezoneOffset: match[6] === '-' ? -offset : offset },
+        message: match[9] ?? '',
+      });
+    }
+    return entries;
+  }
+
+  /** Writes a pseudo-ref such as ORIG_HEAD (no reflog), under its lock. */
+  async writePseudo(name: string, oid: string): Promise<void> {
+    await this.withLock(name, async (lock) => {
+      await writeSynced(lock, `${oid}\n`);
+      await fsp.rename(lock, join(this.gitdir, name));
+    });
+  }
+
   /** Points HEAD at a branch (symbolic) or a commit (detached) and logs the move in logs/HEAD. */
   async setHead(target: { branch: string } | { oid: string }, from: string | undefined, to: string, who: Signature, message: string): Promise<void> {
     const text = 'branch' in target ? `ref: refs/heads/${target.branch}\n` : `${target.oid}\n`;
     await this.withLock('HEAD', async (lock) => {
       await writeSynced(lock, text);
+      await this.log('HEAD', from ?? ZERO_OID, to, who, message);
       await fsp.rename(lock, join(this.gitdir, 'HEAD'));
     });
-    await this.log('HEAD', from ?? ZERO_OID, to, who, message);
+  }
+
+  /** Points HEAD at a branch without logging (for a branch with no commits yet, as git does). */
+  async setHeadSymbolic(branch: string): Promise<void> {
+    await this.withLock('HEAD', async (lock) => {
+      await writeSynced(lock, `ref: refs/heads/${branch}\n`);
+      await fsp.rename(lock, join(this.gitdir, 'HEAD'));
+    });
   }
 
   /** Appends a reflog line for `ref` (Git's format, so 'git reflog' reads it). */

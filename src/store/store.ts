@@ -2,9 +2,9 @@
 
 import { promises as fsp } from 'node:fs';
 import * as fs from 'node:fs';
-import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SnapError } from '../errors.js';
+import { commitIdentity } from './ident.js';
 import { ObjectStore } from './objects.js';
 import { RefStore, type Signature } from './refs.js';
 
@@ -128,19 +128,11 @@ export async function withStoreLock<T>(store: Store, work: () => Promise<T>): Pr
 }
 
 /**
- * Returns the identity for commits and reflogs: SNAP_AUTHOR_NAME/SNAP_AUTHOR_EMAIL, then Git's
- * GIT_AUTHOR_NAME/GIT_AUTHOR_EMAIL, then the store's [user] config, then "root <root@HOSTNAME>".
- * The time is SOURCE_DATE_EPOCH when set (reproducible commits), else now, in UTC.
+ * Returns the identity and time recorded in reflogs and as the committer of new commits and the
+ * tagger of tags: see commitIdentity (src/store/ident.ts) for where each part comes from. The
+ * default, for root on a build machine with no config, is "USER <USER@HOSTNAME>", e.g.
+ * "root <root@buildhost>"; the time is SOURCE_DATE_EPOCH when set, else now, in UTC.
  */
 export function identity(store: Store, env: NodeJS.ProcessEnv = process.env): Signature {
-  const config = fs.readFileSync(join(store.gitdir, 'config'), 'utf8');
-  const user = /\[user\]([^[]*)/.exec(config)?.[1] ?? '';
-  const configName = /^\s*name\s*=\s*(.+?)\s*$/m.exec(user)?.[1];
-  const configEmail = /^\s*email\s*=\s*(.+?)\s*$/m.exec(user)?.[1];
-  const login = env.USER ?? 'root';
-  const name = env.SNAP_AUTHOR_NAME ?? env.GIT_AUTHOR_NAME ?? configName ?? login;
-  const email = env.SNAP_AUTHOR_EMAIL ?? env.GIT_AUTHOR_EMAIL ?? configEmail ?? `${login}@${hostname()}`;
-  const epoch = env.SOURCE_DATE_EPOCH !== undefined ? Number(env.SOURCE_DATE_EPOCH) : NaN;
-  const timestamp = Number.isInteger(epoch) ? epoch : Math.floor(Date.now() / 1000);
-  return { name, email, timestamp, timezoneOffset: 0 };
+  return commitIdentity(store.gitdir, {}, env).committer;
 }
