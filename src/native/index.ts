@@ -83,12 +83,15 @@ function loadAddon(): Addon {
   return addon;
 }
 
-/** Turns the addon's stat table into StatInfo objects. Each name is a view into table.names. */
-export function toStatInfos(table: StatTable): StatInfo[] {
+/**
+ * Turns the addon's stat table into StatInfo objects, of every entry or only of entries of type
+ * `only`. Each name is a view into table.names.
+ */
+export function toStatInfos(table: StatTable, only?: StatInfo['type']): StatInfo[] {
   const { names, numbers, bigints } = table;
   const signed = new BigInt64Array(bigints.buffer, bigints.byteOffset, bigints.length);
   const count = numbers.length / NUMBER_FIELDS;
-  const infos = new Array<StatInfo>(count);
+  const infos: StatInfo[] = [];
   let nameStart = 0;
 
   for (let i = 0; i < count; i++) {
@@ -96,7 +99,11 @@ export function toStatInfos(table: StatTable): StatInfo[] {
     const b = i * BIGINT_FIELDS;
     const nameEnd = numbers[n + F_NAME_END];
     const wide = numbers[n + F_WIDE];
-    infos[i] = {
+    if (only !== undefined && TYPES[numbers[n + F_TYPE]] !== only) {
+      nameStart = nameEnd;
+      continue;
+    }
+    infos.push({
       name: names.subarray(nameStart, nameEnd),
       type: TYPES[numbers[n + F_TYPE]],
       mode: numbers[n + F_MODE],
@@ -110,10 +117,15 @@ export function toStatInfos(table: StatTable): StatInfo[] {
       ctimeNs: wide & WIDE_CTIME ? wideNs(signed[b + B_CTIME], numbers[n + F_CTIME_NSEC]) : signed[b + B_CTIME],
       rdevMajor: numbers[n + F_RDEV_MAJOR],
       rdevMinor: numbers[n + F_RDEV_MINOR],
-    };
+    });
     nameStart = nameEnd;
   }
   return infos;
+}
+
+/** Returns the number of entries in a stat table. */
+export function tableCount(table: StatTable): number {
+  return table.numbers.length / NUMBER_FIELDS;
 }
 
 /** Combines seconds and nanoseconds for a time whose nanosecond count exceeds 64 bits. */

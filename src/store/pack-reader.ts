@@ -25,7 +25,7 @@ interface EntryHeader {
 /** One pack file and its index. */
 class Pack {
   private handle?: fsp.FileHandle;
-  private ends?: Map<number, number>;
+  private size?: number;
   readonly count: number;
 
   constructor(readonly packPath: string, private readonly index: Buffer) {
@@ -64,16 +64,6 @@ class Pack {
     return this.handle;
   }
 
-  /** Returns where the entry at `offset` ends: the next entry's offset, or the checksum. */
-  private async endOf(offset: number): Promise<number> {
-    if (!this.ends) {
-      const offsets = Array.from({ length: this.count }, (_, i) => this.offsetAt(i)).sort((a, b) => a - b);
-      const size = (await (await this.file()).stat()).size;
-      this.ends = new Map(offsets.map((start, i) => [start, i + 1 < offsets.length ? offsets[i + 1] : size - 20]));
-    }
-    return this.ends.get(offset) ?? (await (await this.file()).stat()).size - 20;
-  }
-
   async header(offset: number): Promise<EntryHeader> {
     const bytes = Buffer.alloc(64);
     await (await this.file()).read(bytes, 0, 64, offset);
@@ -104,19 +94,28 @@ class Pack {
     return header;
   }
 
-  /** Reads and inflates the data of the entry at `offset`. */
+  private async dataEnd(): Promise<number> {
+    this.size ??= (await (await this.file()).stat()).size;
+    return this.size - 20;
+  }
+
+  /**
+   * Reads and inflates the data of the entry at `offset`. zlib data is never much larger than what
+   * it holds (deflate adds 5 bytes per 16 KiB stored block, and the zlib wrapper 6), so reading
+   * size + size/1000 + 64 bytes covers it; zlib stops at the end of its stream and ignores the rest.
+   */
   async inflateAt(offset: number, header: EntryHeader): Promise<Buffer> {
-    const end = await this.endOf(offset);
-    const compressed = Buffer.alloc(end - header.dataOffset);
-    await (await this.file()).read(compressed, 0, compressed.length, header.dataOffset);
+    const length = Math.min(header.size + Math.ceil(header.size / 1000) + 64, (await this.dataEnd()) - header.dataOffset);
+    const compressed = Buffer.alloc(length);
+    await (await this.file()).read(compressed, 0, length, header.dataOffset);
     const data = zlib.inflateSync(compressed);
     if (data.length !== header.size) throw new SnapError('CORRUPT', `pack '${this.packPath}' has a damaged entry at offset ${offset}`);
     return data;
   }
 
-  /** Streams the inflated data of a non-delta entry. */
-  async streamAt(offset: number, header: EntryHeader): Promise<Readable> {
-    const end = await this.endOf(offset);
+  /** Streams the inflated data of a non-delta entry, reading no further than inflateAt would. */
+  async streamAt(header: EntryHeader): Promise<Readable> {
+    const end = Math.min(header.dataOffset + header.size + Math.ceil(header.size / 1000) + 64, await this.dataEnd());
     return createReadStream(this.packPath, { start: header.dataOffset, end: end - 1 }).pipe(zlib.createInflate());
   }
 
@@ -193,7 +192,7 @@ export class PackReader {
     const found = this.locate(oid);
     if (!found) return undefined;
     const header = await found.pack.header(found.offset);
-    if (header.type === 3) return found.pack.streamAt(found.offset, header);
+    if (header.type === 3) return found.pack.streamAt(header);
     const object = await this.readAt(found.pack, found.offset, 0);
     return Readable.from([object.content]);
   }

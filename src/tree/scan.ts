@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import { SnapError, ioError, showPath } from '../errors.js';
-import { listXattrs, lstatPath, readDirTable, toStatInfos, type StatInfo, type StatTable } from '../native/index.js';
+import { listXattrs, lstatPath, readDirTable, tableCount, toStatInfos, type StatInfo, type StatTable } from '../native/index.js';
 import type { ObjectStore } from '../store/objects.js';
 import { readSnapshotDir, type SnapshotChild } from '../store/snapshot-read.js';
 import { fingerprintOf, isRacy, sameStat, type StatCache } from '../store/stat-cache.js';
@@ -109,8 +109,31 @@ async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReus
   const fingerprint = fingerprintOf(table);
   const cached = options.cache?.dir(path);
   const unchanged = cached !== undefined && cached.fingerprint === fingerprint && cached.racy.length === 0;
-  const infos = toStatInfos(table).sort((a, b) => Buffer.compare(a.name, b.name));
   const dir: ScanDir = { path, stat, children: [], subdirs: [], table, fingerprint, racy: [] };
+
+  // Fast path: with every child stat unchanged, only subdirectories need a look; if they are all
+  // unchanged too, the directory is reused without building an object per child.
+  const scannedSubdirs = new Map<string, ScanDir>();
+  if (unchanged && allowReuse && cached) {
+    let allReused = true;
+    for (const info of toStatInfos(table, 'dir').sort((a, b) => Buffer.compare(a.name, b.name))) {
+      if (options.exclude?.some((skip) => skip.dev === info.dev && skip.ino === info.ino)) continue;
+      if (info.dev !== stat.dev) {
+        allReused = false;
+        continue;
+      }
+      const sub = await scanDir(state, childPath(path, info.name), info);
+      scannedSubdirs.set(info.name.toString('latin1'), sub);
+      if (!sub.reuse) allReused = false;
+    }
+    if (allReused) {
+      state.count += tableCount(table);
+      dir.subdirs = [...scannedSubdirs.values()];
+      dir.reuse = { rootfsOid: cached.rootfsOid, metaOid: cached.metaOid };
+      return dir;
+    }
+  }
+  const infos = toStatInfos(table).sort((a, b) => Buffer.compare(a.name, b.name));
 
   // Which children are unchanged since the last commit, and the subdirectories below them.
   const kept: { info: StatInfo; valid: boolean; sub?: ScanDir }[] = [];
@@ -136,7 +159,7 @@ async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReus
         sub = { path: path2, stat: info, children: [], subdirs: [], racy: [] };
         reusable = false;
       } else {
-        sub = await scanDir(state, path2, info);
+        sub = scannedSubdirs.get(name.toString('latin1')) ?? (await scanDir(state, path2, info));
         if (!sub.reuse) reusable = false;
       }
     }
