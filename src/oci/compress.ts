@@ -4,8 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { Duplex } from 'node:stream';
-import { createGzip } from 'node:zlib';
+import { Duplex, Transform, type TransformCallback } from 'node:stream';
+import { gzip as gzipBuffer } from 'node:zlib';
 import { SnapError } from '../errors.js';
 
 /** Compression applied to a layer tarball. */
@@ -44,10 +44,56 @@ export async function createCompressor(compression: Compression): Promise<Compre
   }
 }
 
-// node:zlib writes a gzip header with MTIME 0, no file name and OS 3 (Unix), so with one zlib
-// version the same tar always compresses to the same bytes at the default level.
+/** Uncompressed bytes per gzip member; fixed, so the same tar always gives the same members. */
+const GZIP_CHUNK = 1024 * 1024;
+
+/** gzip members compressed at once, on libuv's thread pool. */
+const GZIP_IN_FLIGHT = 4;
+
+function gzipChunk(data: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => gzipBuffer(data, (error, result) => (error ? reject(error) : resolve(result))));
+}
+
+/**
+ * ParallelGzip compresses each 1 MiB of input as its own gzip member, several at once, and emits
+ * the members in order. Concatenated members are one valid gzip file (RFC 1952, section 2.2) that
+ * gzip, Go's compress/gzip (umoci, skopeo, containerd) and Python read whole, as they read pigz's
+ * output. node:zlib writes every member header with MTIME 0, no file name and OS 3 (Unix), so with
+ * one zlib version the same tar always compresses to the same bytes.
+ */
+class ParallelGzip extends Transform {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private readonly inFlight: Promise<Buffer>[] = [];
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    this.drain(false).then(() => done(), done);
+  }
+
+  override _flush(done: TransformCallback): void {
+    this.drain(true).then(() => done(), done);
+  }
+
+  /** Starts a member for every full chunk (and the rest when `final`), emitting finished ones in order. */
+  private async drain(final: boolean): Promise<void> {
+    while (this.pendingBytes >= GZIP_CHUNK || (final && this.pendingBytes > 0)) {
+      const joined = Buffer.concat(this.pending);
+      const take = Math.min(GZIP_CHUNK, joined.length);
+      this.pending = take < joined.length ? [joined.subarray(take)] : [];
+      this.pendingBytes = joined.length - take;
+      this.inFlight.push(gzipChunk(joined.subarray(0, take)));
+      if (this.inFlight.length >= GZIP_IN_FLIGHT) this.push(await this.inFlight.shift()!);
+    }
+    if (final) {
+      while (this.inFlight.length > 0) this.push(await this.inFlight.shift()!);
+    }
+  }
+}
+
 function gzipCompressor(): Compressor {
-  const gzip = createGzip();
+  const gzip = new ParallelGzip();
   return { stream: gzip, finished: async () => {}, abort: () => gzip.destroy() };
 }
 
