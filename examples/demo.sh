@@ -38,7 +38,7 @@ run "$snap" diff HEAD~1 HEAD
 run "$snap" diff HEAD~1 HEAD --export "$work/layer.tar"
 run tar -tvf "$work/layer.tar"
 run "$snap" checkout HEAD~1
-run ls -l "$root/etc" "$root/usr/share"
+run ls -l "$root/etc" "$root/usr"
 run "$snap" checkout main
 run "$snap" status
 say "the store is a Git repository"
