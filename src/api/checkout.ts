@@ -1,7 +1,8 @@
 // snap checkout: make the rootfs exactly a snapshot, and move HEAD.
 
+import * as nodePath from 'node:path';
 import { SnapError, showPath } from '../errors.js';
-import { diffSnapshots } from '../store/diff.js';
+import { diffSnapshots, type Change } from '../store/diff.js';
 import { checkRefName } from '../store/refs.js';
 import { previousCheckout, readCommit, resolveRevision } from '../store/revision.js';
 import { readSnapshotDir, snapshotRoot, type SnapshotDir } from '../store/snapshot-read.js';
@@ -61,7 +62,9 @@ export async function checkout(options: CheckoutOptions): Promise<CheckoutResult
       const conflict = await store.refs.conflicting(`refs/heads/${newBranch}`);
       if (conflict) throw new SnapError('ALREADY_EXISTS', `branch '${newBranch}' cannot be made while '${conflict}' exists; pick another name`);
     }
-    const branch = newBranch ?? ((await store.refs.read(`refs/heads/${revision}`)) ? revision : undefined);
+    // 'HEAD' and '@' name the current position, so a checkout of them stays on the branch, as in git.
+    const headItself = (revision === 'HEAD' || revision === '@') && head.branch !== undefined ? head.branch : undefined;
+    const branch = newBranch ?? headItself ?? ((await store.refs.read(`refs/heads/${revision}`)) ? revision : undefined);
 
     // A new branch at HEAD's own commit keeps the rootfs as it is, uncommitted changes included, as git does.
     let changed = 0;
@@ -102,9 +105,28 @@ export async function refuseDirty(store: Store, headOid: string, current: Snapsh
 /** Makes the rootfs (captured as `current`) exactly `target`; returns how many paths changed. */
 export async function writeRootfs(store: Store, current: SnapshotDir, target: SnapshotDir, options: CommonOptions): Promise<number> {
   const changes = await diffSnapshots(store.objects, current, target);
+  guardStore(store, changes);
   await applyChanges(Buffer.from(store.rootfs), changes, store.objects, dirLookup(store, target),
     (progress) => options.onProgress?.({ phase: 'checkout', done: progress.done, total: progress.total }));
   return changes.length;
+}
+
+/**
+ * Throws UNSAFE_PATH, before anything is written, when a change would remove, replace or write
+ * into the store itself or a directory that holds it (a store kept inside the rootfs with --store).
+ */
+function guardStore(store: Store, changes: Change[]): void {
+  const relative = nodePath.relative(store.rootfs, store.gitdir);
+  if (relative === '' || relative.startsWith('..') || nodePath.isAbsolute(relative)) return;
+  const storePath = Buffer.from(relative);
+  const related = (a: Buffer, b: Buffer): boolean =>
+    a.equals(b) || (b.length > a.length && b[a.length] === 0x2f && b.subarray(0, a.length).equals(a));
+  for (const change of changes) {
+    if (change.path.length === 0 || change.status === 'm' || change.status === 'M') continue;
+    if (related(change.path, storePath) || related(storePath, change.path)) {
+      throw new SnapError('UNSAFE_PATH', `checkout would ${change.status === 'A' ? 'write' : 'remove or replace'} '${showPath(change.path)}', which holds the store '${store.gitdir}'; move the store out of the rootfs first (or use the default ROOTFS/.snap)`);
+    }
+  }
 }
 
 /** Finds directory entries of a snapshot by path, reading each directory at most once. */

@@ -4,7 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { createRequire } from 'node:module';
 import { isSnapError } from '../errors.js';
 import { commands } from './commands/index.js';
-import { clearProgress, colors, configureOutput, enablePaging, endPager, exitQuietlyOnBrokenPipe } from './output.js';
+import { clearProgress, colors, configureOutput, enablePaging, endPager, forbidPaging, exitQuietlyOnBrokenPipe } from './output.js';
 
 const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
@@ -47,7 +47,8 @@ export function buildProgram(): Command {
       const global = action.optsWithGlobals() as { quiet?: boolean; color?: string | boolean; pager?: boolean };
       const color = global.color === false ? 'never' : global.color === 'always' || global.color === 'never' ? global.color : 'auto';
       configureOutput({ color, quiet: Boolean(global.quiet) });
-      if (global.pager !== false && PAGED_COMMANDS.has(action.name())) enablePaging();
+      if (global.pager === false) forbidPaging();
+      else if (PAGED_COMMANDS.has(action.name())) enablePaging();
     });
   for (const command of commands) command.register(program);
   for (const sub of [program, ...program.commands]) {

@@ -49,7 +49,15 @@ let pageOnFirstWrite = false;
  * first write to stdout, so that progress of the work before it still shows on stderr.
  */
 export function enablePaging(): void {
-  pageOnFirstWrite = true;
+  if (pagingAllowed) pageOnFirstWrite = true;
+}
+
+let pagingAllowed = true;
+
+/** Turns paging off for the whole run (--no-pager), whatever a command asks later. */
+export function forbidPaging(): void {
+  pagingAllowed = false;
+  pageOnFirstWrite = false;
 }
 
 /** Takes back enablePaging for a run whose output turns out short (diff --export). */

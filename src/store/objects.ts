@@ -222,7 +222,15 @@ export class ObjectStore {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('reading object', oid, error);
     }
-    if (deflated) return parseLoose(oid, await inflate(deflated));
+    if (deflated) {
+      let raw: Buffer;
+      try {
+        raw = await inflate(deflated);
+      } catch (error) {
+        throw corrupt(oid, error);
+      }
+      return parseLoose(oid, raw);
+    }
     return this.readPacked(oid);
   }
 
@@ -252,7 +260,13 @@ export class ObjectStore {
   async openBlob(oid: string): Promise<Readable> {
     const path = this.loosePath(oid);
     if (!this.overlay.has(oid) && fs.existsSync(path)) {
-      return createReadStream(path).pipe(zlib.createInflate()).pipe(new HeaderStripper(oid));
+      // pipe() does not pass errors on, so each stage's error ends the stream the caller reads.
+      const file = createReadStream(path);
+      const inflater = zlib.createInflate();
+      const stripper = new HeaderStripper(oid);
+      file.on('error', (error) => stripper.destroy(ioError('reading object', oid, error)));
+      inflater.on('error', (error) => stripper.destroy(corrupt(oid, error)));
+      return file.pipe(inflater).pipe(stripper);
     }
     const packed = this.overlay.has(oid) ? undefined : await this.packs.openBlob(oid);
     if (packed) return packed;
@@ -264,6 +278,10 @@ export class ObjectStore {
   async close(): Promise<void> {
     await this.packs.close();
   }
+}
+
+function corrupt(oid: string, cause: unknown): SnapError {
+  return new SnapError('CORRUPT', `object ${oid} is damaged (${(cause as Error).message}); run 'git fsck' on the store`, { cause });
 }
 
 function checkSize(path: Buffer, expected: number, seen: number): void {

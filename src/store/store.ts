@@ -96,7 +96,12 @@ export async function openStore(location: StoreLocation = {}): Promise<Store> {
     if (!isStore(gitdir)) {
       throw new SnapError('NO_STORE', `no store at '${gitdir}'; run 'snap init --store ${location.store} ROOTFS' to create one`);
     }
-    return open(gitdir, recordedRootfs(gitdir) ?? dirname(gitdir));
+    const rootfs = recordedRootfs(gitdir) ?? (basename(gitdir) === DEFAULT_STORE_NAME ? dirname(gitdir) : undefined);
+    if (!rootfs) {
+      // Guessing would point checkout at whatever directory holds the store.
+      throw new SnapError('NOT_FOUND', `store '${gitdir}' records no rootfs; set it with 'git --git-dir=${gitdir} config snap.rootfs /path/to/rootfs'`);
+    }
+    return open(gitdir, rootfs);
   }
   for (let dir = cwd; ; dir = dirname(dir)) {
     const candidate = join(dir, DEFAULT_STORE_NAME);
@@ -120,9 +125,18 @@ export async function withStoreLock<T>(store: Store, work: () => Promise<T>): Pr
     }
     throw error;
   }
+  // An interrupt must not leave the lock behind; the signal's usual exit status follows.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    fs.rmSync(lock, { force: true });
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     return await work();
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await fsp.rm(lock, { force: true });
   }
 }
