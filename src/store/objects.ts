@@ -1,5 +1,4 @@
-// Git object database: loose objects written and read with Node's own crypto and zlib, packed
-// objects read through isomorphic-git.
+// Git object database: loose objects and packs written and read with Node's own crypto and zlib.
 
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
