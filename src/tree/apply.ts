@@ -71,7 +71,7 @@ export async function applyChanges(root: Buffer, changes: Change[], objects: Obj
   for (const change of changes) {
     const entry = change.new;
     if (!entry || change.path.length === 0) continue;
-    const relink = change.status === 'm' && !sameLink(change.old, entry);
+    const relink = change.status === 'm' && (!sameLink(change.old, entry) || linkedOutside(abs(entry.path), change.old));
     if (change.status === 'm' && !relink) continue;
     const parent = parentOf(entry.path);
     if (parent) ensureRealDir(parent);
@@ -124,6 +124,17 @@ export async function applyChanges(root: Buffer, changes: Change[], objects: Obj
     if (full) applyAttributes(abs(entry.path), entry, true);
     else setTimes(abs(entry.path), entry.mtimeNs, entry.mtimeNs);
   }
+}
+
+/**
+ * Reports whether a regular file that the rootfs records as a single link has more links, so its
+ * inode is shared with a path outside the rootfs: changing its mode or owner in place would change
+ * that file too, so it is written anew instead.
+ * NOTE: a hardlink set inside the rootfs with one more link outside is not detected.
+ */
+function linkedOutside(path: Buffer, old: Entry | undefined): boolean {
+  if (old?.type !== 'file' || old.linkTarget) return false;
+  return lstatPath(path).nlink > 1;
 }
 
 function sameLink(a: Entry | undefined, b: Entry): boolean {

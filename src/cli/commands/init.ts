@@ -22,6 +22,6 @@ export function register(program: Command): void {
       // A relative --store is relative to -C, as every other command resolves it.
       const result = await init({ dir: resolve(base, dir), store: store === undefined ? undefined : resolve(base, store) });
       if (options.json) outJson(result);
-      else out(`Initialized empty snap store in ${result.gitdir} for rootfs ${result.rootfs}`);
+      else if (!global.quiet) out(`Initialized empty snap store in ${result.gitdir} for rootfs ${result.rootfs}`);
     });
 }
