@@ -458,7 +458,7 @@ describe('snap checkout -b', () => {
   it('warns when it leaves a detached snapshot no branch reaches', async () => {
     const r = await newRepo({ a: 'a' });
     await commit(r, 'one');
-    ok(r, ['checkout', 'HEAD']);
+    ok(r, ['checkout', 'HEAD~0']);
     fs.writeFileSync(join(r.rootfs, 'b'), 'b');
     const lost = await commit(r, 'detached work');
     const result = snap(r, ['checkout', '-b', 'elsewhere', 'main']);
