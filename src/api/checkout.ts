@@ -129,31 +129,32 @@ function guardStore(store: Store, changes: Change[]): void {
   }
 }
 
-/** Finds directory entries of a snapshot by path, reading each directory at most once. */
+/**
+ * Finds directory entries of a snapshot by path, reading each directory at most once. Only the
+ * entries of subdirectories are kept, not whole listings, so memory stays small on large trees.
+ */
 function dirLookup(store: Store, root: SnapshotDir): (path: Buffer) => Promise<Entry | undefined> {
-  const dirs = new Map<string, Promise<Awaited<ReturnType<typeof readSnapshotDir>>>>();
-  const read = (dir: SnapshotDir) => {
-    const key = dir.path.toString('latin1');
-    let found = dirs.get(key);
-    if (!found) {
-      found = readSnapshotDir(store.objects, dir);
-      dirs.set(key, found);
+  const found = new Map<string, { entry?: Entry; dir?: SnapshotDir }>();
+  const read = async (dir: SnapshotDir): Promise<void> => {
+    const listing = await readSnapshotDir(store.objects, dir);
+    if (dir.path.length === 0) found.set('', { entry: listing.self, dir });
+    for (const child of listing.children) {
+      if (child.dir) found.set(child.dir.path.toString('latin1'), { entry: child.entry, dir: child.dir });
     }
-    return found;
   };
+  const listed = new Set<string>();
   return async (path) => {
-    let dir = root;
-    let listing = await read(dir);
-    if (path.length === 0) return listing.self;
-    const parts = path.toString('latin1').split('/');
-    for (let i = 0; i < parts.length; i++) {
-      const child = listing.children.find((c) => c.name.toString('latin1') === parts[i]);
-      if (!child) return undefined;
-      if (i === parts.length - 1) return child.entry;
-      if (!child.dir) return undefined;
-      dir = child.dir;
-      listing = await read(dir);
+    const key = path.toString('latin1');
+    if (!found.has('')) await read(root);
+    const parts = path.length === 0 ? [] : key.split('/');
+    for (let depth = 1; depth <= parts.length && !found.has(key); depth++) {
+      const parent = parts.slice(0, depth - 1).join('/');
+      const known = found.get(parent);
+      if (!known?.dir) return undefined;
+      if (listed.has(parent)) continue;
+      listed.add(parent);
+      await read(known.dir);
     }
-    return undefined;
+    return found.get(key)?.entry;
   };
 }

@@ -45,8 +45,14 @@ export async function captureWorktree(store: Store, options: CaptureOptions): Pr
   });
   const built = await buildSnapshot(store.objects, rootBytes, scan, { write: options.write, onProgress: options.onProgress });
 
-  const saveCache = async (): Promise<void> => {
-    if (!options.write) return;
+  // A dry capture keeps no reference to the scan, which is large for a large tree.
+  const saveCache = options.write ? cacheSaver(store, cache, scan, scanStartNs) : async (): Promise<void> => {};
+  return { ...built, root: await snapshotRoot(store.objects, built.tree), saveCache };
+}
+
+/** Returns a function that records every scanned directory in the stat cache and saves it. */
+function cacheSaver(store: Store, cache: StatCache, scan: ScanDir, scanStartNs: bigint): () => Promise<void> {
+  return async () => {
     const record = (dir: ScanDir): void => {
       // A directory inside a reused one was not written again, but is reused itself.
       const ids = dir.written ?? dir.reuse;
@@ -59,5 +65,4 @@ export async function captureWorktree(store: Store, options: CaptureOptions): Pr
     cache.recordRoot(scan.stat, scanStartNs);
     await cache.save(store.gitdir);
   };
-  return { ...built, root: await snapshotRoot(store.objects, built.tree), saveCache };
 }
