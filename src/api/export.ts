@@ -86,15 +86,20 @@ async function writeTo(store: Store, items: Awaited<ReturnType<typeof layerItems
 
   const target = options.output.path;
   const temp = `${target}.tmp-${process.pid}`;
+  // The file is opened before anything else, so the cleanup below always finds it: a stream that
+  // opens on its own could create it after a failed export removed it.
+  let handle: fsp.FileHandle | undefined;
   try {
-    const out = fs.createWriteStream(temp, { flags: 'wx' });
-    const result = await writeLayer(items, source, out, writeOptions);
-    const handle = await fsp.open(temp, 'r+');
-    await handle.sync();
-    await handle.close();
+    handle = await fsp.open(temp, 'wx');
+    const result = await writeLayer(items, source, handle.createWriteStream(), writeOptions);
+    handle = undefined;
+    const written = await fsp.open(temp, 'r+');
+    await written.sync();
+    await written.close();
     await fsp.rename(temp, target);
     return { ...result, entries: items.length };
   } catch (error) {
+    await handle?.close().catch(() => undefined);
     await fsp.rm(temp, { force: true });
     if (error instanceof SnapError) throw error;
     throw ioError('writing layer', target, error);

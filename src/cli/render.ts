@@ -4,6 +4,7 @@ import type { ChalkInstance } from 'chalk';
 import { changedFields, type Field, type FilePatch, type Hunk } from '../api/patch.js';
 import type { Change, ChangeStatus } from '../store/diff.js';
 import type { Commit } from '../store/commit-object.js';
+import { formatTime } from '../store/meta-format.js';
 import type { Entry, EntryType } from '../tree/entry.js';
 import { displayPath, jsonPath, quotePath } from './quote.js';
 import { colors } from './output.js';
@@ -183,14 +184,9 @@ export function formatSummary(summary: ChangeSummary): string {
 
 /** Formats nanoseconds since the epoch as "2024-05-01 12:00:00.123456789 +0000" (UTC). */
 export function formatTimeNs(ns: bigint): string {
-  let seconds = ns / 1_000_000_000n;
-  let fraction = ns % 1_000_000_000n;
-  if (fraction < 0n) {
-    seconds -= 1n;
-    fraction += 1_000_000_000n;
-  }
+  const [seconds, fraction] = formatTime(ns).split('.');
   const iso = new Date(Number(seconds) * 1000).toISOString();
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${fraction.toString().padStart(9, '0')} +0000`;
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${fraction} +0000`;
 }
 
 /** Renders an xattr value: quoted text when it is printable UTF-8, else 0x and hex (long values cut). */

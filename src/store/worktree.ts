@@ -53,6 +53,8 @@ export async function captureWorktree(store: Store, options: CaptureOptions): Pr
 /** Returns a function that records every scanned directory in the stat cache and saves it. */
 function cacheSaver(store: Store, cache: StatCache, scan: ScanDir, scanStartNs: bigint): () => Promise<void> {
   return async () => {
+    // A tree reused whole has exactly the records the cache holds already.
+    if (scan.reuse && cache.rootUnchanged(scan.stat)) return;
     const record = (dir: ScanDir): void => {
       // A directory inside a reused one was not written again, but is reused itself.
       const ids = dir.written ?? dir.reuse;
