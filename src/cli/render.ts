@@ -11,7 +11,8 @@ import { colors } from './output.js';
 
 /** Picks the colour of a change kind: added green, deleted red, metadata yellow, as git does. */
 export function statusPaint(c: ChalkInstance, status: ChangeStatus): (text: string) => string {
-  return status === 'A' ? c.green : status === 'D' ? c.red : status === 'm' ? c.yellow : status === 'T' ? c.magenta : c.cyan;
+  const paints: Record<ChangeStatus, (text: string) => string> = { A: c.green, D: c.red, m: c.yellow, T: c.magenta, M: c.cyan };
+  return paints[status];
 }
 
 /** Formats one change as "STATUS<TAB>PATH" (git's --name-status), coloured on a terminal. */
@@ -56,7 +57,7 @@ export function formatShortLine(change: Change, c: ChalkInstance): string {
 }
 
 function fieldNames(fields: Field[]): string[] {
-  return fields.map((field) => (field === 'xattrs' ? 'xattrs' : field === 'mtime' ? 'time' : field));
+  return fields.map((field) => (field === 'mtime' ? 'time' : field));
 }
 
 // ---- JSON ----
