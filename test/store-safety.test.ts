@@ -31,7 +31,7 @@ describe('store inside the rootfs', () => {
 
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("'var'");
-    expect(result.stderr).toContain('holds the store');
+    expect(result.stderr).toContain('contains the store');
     expect(fingerprint(join(root, 'var/lib/snap'))).toEqual(before);
     expect(snapOk(['-C', root, 'log', '--oneline'], { env: inside }).split('\n').filter(Boolean)).toHaveLength(3);
   });

@@ -113,7 +113,7 @@ export async function writeRootfs(store: Store, current: SnapshotDir, target: Sn
 
 /**
  * Throws UNSAFE_PATH, before anything is written, when a change would remove, replace or write
- * into the store itself or a directory that holds it (a store kept inside the rootfs with --store).
+ * into the store itself or a directory that contains it (a store kept inside the rootfs).
  */
 function guardStore(store: Store, changes: Change[]): void {
   const relative = nodePath.relative(store.rootfs, store.gitdir);
@@ -124,14 +124,15 @@ function guardStore(store: Store, changes: Change[]): void {
   for (const change of changes) {
     if (change.path.length === 0 || change.status === 'm' || change.status === 'M') continue;
     if (related(change.path, storePath) || related(storePath, change.path)) {
-      throw new SnapError('UNSAFE_PATH', `checkout would ${change.status === 'A' ? 'write' : 'remove or replace'} '${showPath(change.path)}', which holds the store '${store.gitdir}'; move the store out of the rootfs first (or use the default ROOTFS/.snap)`);
+      throw new SnapError('UNSAFE_PATH', `checkout would ${change.status === 'A' ? 'write' : 'remove or replace'} '${showPath(change.path)}', which contains the store '${store.gitdir}'; move the store outside the rootfs (snap --store PATH) and run the checkout again`);
     }
   }
 }
 
 /**
  * Finds directory entries of a snapshot by path, reading each directory at most once. Only the
- * entries of subdirectories are kept, not whole listings, so memory stays small on large trees.
+ * entries of subdirectories are kept, not whole listings, so memory grows with the number of
+ * directories read, not with the number of files.
  */
 function dirLookup(store: Store, root: SnapshotDir): (path: Buffer) => Promise<Entry | undefined> {
   const found = new Map<string, { entry?: Entry; dir?: SnapshotDir }>();

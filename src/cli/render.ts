@@ -164,7 +164,9 @@ function statCell(c: ChalkInstance, change: Change): string {
   if (change.status === 'D' && !sized(old)) return c.red(`deleted ${TYPE_WORDS[old!.type]}`);
   const before = old?.size ?? 0;
   const after = now?.size ?? 0;
-  const paint = after > before ? c.green : after < before ? c.red : (text: string) => text;
+  let paint = (text: string): string => text;
+  if (after > before) paint = c.green;
+  if (after < before) paint = c.red;
   return `${prefix}${before} -> ${paint(String(after))} bytes`;
 }
 

@@ -132,7 +132,8 @@ function unquote(value: string): string {
     if (ch === '"') quoted = !quoted;
     else if (ch === '\\' && i + 1 < value.length) {
       const next = value[++i];
-      out += next === 'n' ? '\n' : next === 't' ? '\t' : next;
+      const escapes: Record<string, string> = { n: '\n', t: '\t' };
+      out += escapes[next] ?? next;
     } else if (!quoted && (ch === '#' || ch === ';')) break;
     else out += ch;
   }

@@ -1,5 +1,5 @@
 // Walking a rootfs: one readdir+fstatat pass in native code per directory. A child whose stat
-// equals the stat cache's takes its entry from the last commit; a directory whose children and
+// equals the stat cache's takes its entry from the last commit. A directory whose children and
 // subdirectories are all unchanged is reused whole, by its subtree ids, without building entries.
 
 import * as fs from 'node:fs';
@@ -111,7 +111,7 @@ async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReus
   const unchanged = cached !== undefined && cached.fingerprint === fingerprint && cached.racy.length === 0;
   const dir: ScanDir = { path, stat, children: [], subdirs: [], table, fingerprint, racy: [] };
 
-  // Fast path: with every child stat unchanged, only subdirectories need a look; if they are all
+  // Fast path: with every child stat unchanged, only subdirectories need a look. If they are all
   // unchanged too, the directory is reused without building an object per child.
   const scannedSubdirs = new Map<string, ScanDir>();
   if (unchanged && allowReuse && cached) {
