@@ -9,9 +9,11 @@
  *                                        attributes of the path itself, never of a symlink's target
  *   makeDevice, makeFifo                 mknod with makedev, mkfifo
  *   setTimes                             utimensat with AT_SYMLINK_NOFOLLOW and exact nanoseconds
+ *   hashFiles                            Git blob ids of a batch of files, on libuv's thread pool
+ *                                        (hash_files.c); the only call that is not synchronous
  *
- * Paths are Buffers of raw bytes, so names that are not UTF-8 pass through unchanged. Every call is
- * synchronous. A failed system call throws an Error shaped like Node's system errors: `code`
+ * Paths are Buffers of raw bytes, so names that are not UTF-8 pass through unchanged. Every call but
+ * hashFiles is synchronous. A failed system call throws an Error shaped like Node's system errors: `code`
  * ('ENOENT'), `errno` (negative, as Node sets it), `syscall`, and the message
  * "ENOENT: no such file or directory, lstat". Messages never contain path bytes, so callers add the
  * path in their own form.
@@ -34,6 +36,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "snap_native.h"
+
 /* Tries before giving up when an attribute list or value keeps changing size between calls. */
 #define MAX_SIZE_RETRIES 64
 
@@ -44,8 +48,7 @@
 
 /* ---------- errors ---------- */
 
-/* Returns the symbolic name of an errno value, as libuv names it for Node's error codes. */
-static const char *errno_code(int err) {
+const char *snap_errno_code(int err) {
   switch (err) {
 #define CODE(name) \
   case name:       \
@@ -68,7 +71,7 @@ static const char *errno_code(int err) {
 
 /* Throws a Node-style system error for errno value err from syscall. Always returns NULL. */
 static napi_value throw_errno(napi_env env, int err, const char *syscall) {
-  const char *code = errno_code(err);
+  const char *code = snap_errno_code(err);
   char message[256];
   int prefix = snprintf(message, sizeof message, "%s: ", code);
   snprintf(message + prefix, sizeof message - prefix, "%s, %s", strerror(err), syscall);
@@ -752,6 +755,7 @@ NAPI_MODULE_INIT() {
       {"makeDevice", NULL, make_device, NULL, NULL, NULL, napi_enumerable, NULL},
       {"makeFifo", NULL, make_fifo, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setTimes", NULL, set_times, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"hashFiles", NULL, snap_hash_files, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions) != napi_ok)
     return throw_napi_failure(env);

@@ -7,7 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import zlib from 'node:zlib';
 import {
+  hashFiles,
   listXattrs,
   lstatPath,
   makeDevice,
@@ -249,6 +251,59 @@ describe('names as raw bytes', () => {
     const error = thrown(() => lstatPath(Buffer.from('a\0b')));
     expect(error.code).toBe('EINVAL');
     expect(error.syscall).toBe('lstat');
+  });
+});
+
+describe('hashFiles', () => {
+  const gitHash = (file: string): string => execFileSync('git', ['hash-object', '--no-filters', file]).toString().trim();
+
+  it('computes the ids git hash-object computes, the empty file and a binary file included', async () => {
+    const dir = freshDir('hash-ids');
+    const files = { empty: Buffer.alloc(0), text: Buffer.from('hello\n'), binary: Buffer.from(Array.from({ length: 70000 }, (_, i) => (i * 7) % 256)) };
+    for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), content);
+    const names = Object.keys(files);
+    const reply = await hashFiles(names.map((name) => join(dir, name)), names.map((name) => fs.statSync(path.join(dir, name)).size), 'hash', dir);
+    expect(reply.errors).toEqual([null, null, null]);
+    expect(reply.data).toEqual([null, null, null]);
+    names.forEach((name, i) => expect(reply.oids.toString('hex', i * 20, i * 20 + 20)).toBe(gitHash(path.join(dir, name))));
+  });
+
+  it('returns content deflated for a pack in pack mode', async () => {
+    const dir = freshDir('hash-pack');
+    const content = Buffer.from('a'.repeat(5000) + 'b');
+    fs.writeFileSync(path.join(dir, 'f'), content);
+    const reply = await hashFiles([join(dir, 'f')], [content.length], 'pack', dir);
+    expect(zlib.inflateSync(reply.data[0]!)).toEqual(content);
+    expect(reply.data[0]!.length).toBeLessThan(content.length);
+  });
+
+  it('stores loose objects that git reads back', async () => {
+    const repo = freshDir('hash-loose');
+    execFileSync('git', ['init', '-q', '--bare', repo]);
+    fs.writeFileSync(path.join(repo, 'f'), 'stored\n');
+    const reply = await hashFiles([join(repo, 'f')], [7], 'loose', path.join(repo, 'objects'));
+    const oid = reply.oids.toString('hex', 0, 20);
+    expect(execFileSync('git', ['--git-dir', repo, 'cat-file', '-p', oid]).toString()).toBe('stored\n');
+    expect(fs.readdirSync(path.join(repo, 'objects', oid.slice(0, 2)))).toEqual([oid.slice(2)]);
+  });
+
+  it('reports each failing file in its own slot and hashes the rest', async () => {
+    const dir = freshDir('hash-errors');
+    fs.writeFileSync(path.join(dir, 'ok'), 'x');
+    fs.writeFileSync(path.join(dir, 'grown'), 'xyz');
+    fs.symlinkSync('ok', path.join(dir, 'link'));
+    const reply = await hashFiles([join(dir, 'missing'), join(dir, 'ok'), join(dir, 'grown'), join(dir, 'link')], [1, 1, 2, 1], 'hash', dir);
+    expect(reply.errors[0]).toEqual({ code: 'ENOENT', message: 'ENOENT: no such file or directory, open' });
+    expect(reply.errors[1]).toBeNull();
+    expect(reply.oids.toString('hex', 20, 40)).toBe(gitHash(path.join(dir, 'ok')));
+    expect(reply.errors[2]).toEqual({ code: 'ECHANGED', message: 'changed size while being read (2 -> 3 bytes)' });
+    // A symlink is never followed: the scan saw a regular file, so one in its place is a change.
+    expect(reply.errors[3]?.code).toBe('ELOOP');
+  });
+
+  it('rejects arguments it cannot use', () => {
+    expect(() => hashFiles([Buffer.from('/a\0b')], [1], 'hash', '/tmp')).toThrow(/NUL/);
+    expect(() => hashFiles([Buffer.from('/a')], [], 'hash', '/tmp')).toThrow(/as long as paths/);
   });
 });
 

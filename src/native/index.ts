@@ -57,6 +57,22 @@ interface Addon {
   makeDevice(path: Buffer, type: 'char' | 'block', mode: number, major: number, minor: number): void;
   makeFifo(path: Buffer, mode: number): void;
   setTimes(path: Buffer, atimeSec: bigint, atimeNsec: number, mtimeSec: bigint, mtimeNsec: number): void;
+  hashFiles(paths: Buffer[], sizes: number[], mode: number, objectsDir: string): Promise<HashFilesReply>;
+}
+
+/** What hashFiles does with each file besides hashing it. */
+export type HashMode = 'hash' | 'pack' | 'loose';
+
+const HASH_MODES: Record<HashMode, number> = { hash: 0, pack: 1, loose: 2 };
+
+/** The result of hashFiles, item by item in the order of the paths given. */
+export interface HashFilesReply {
+  /** The 20-byte blob ids, one after another; an item that failed has zeros. */
+  oids: Buffer;
+  /** In 'pack' mode, each file's content deflated (zlib format); null otherwise. */
+  data: (Buffer | null)[];
+  /** null, or the failure: `code` is an errno name or 'ECHANGED' (the size differed from the one given). */
+  errors: ({ code: string; message: string } | null)[];
 }
 
 // Relative to this file, which is dist/native/index.js when compiled and src/native/index.ts under
@@ -121,6 +137,16 @@ export function toStatInfos(table: StatTable, only?: StatInfo['type']): StatInfo
     nameStart = nameEnd;
   }
   return infos;
+}
+
+/**
+ * Reads the files on one of libuv's threads and computes each one's Git blob id. In 'pack' mode it
+ * also returns the content deflated for a pack entry; in 'loose' mode it stores each object as
+ * `objectsDir`/xx/yyyy unless present. A file whose length differs from its size in `sizes` fails
+ * with 'ECHANGED'. Failures are per item, in the reply; the promise rejects only on bad arguments.
+ */
+export function hashFiles(paths: Buffer[], sizes: number[], mode: HashMode, objectsDir: string): Promise<HashFilesReply> {
+  return loadAddon().hashFiles(paths, sizes, HASH_MODES[mode], objectsDir);
 }
 
 /** Returns the number of entries in a stat table. */

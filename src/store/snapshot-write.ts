@@ -21,7 +21,7 @@ const STREAM_THRESHOLD = 1024 * 1024;
 /** Large files streamed at once; their reads and deflate run on libuv's threads. */
 const LARGE_CONCURRENCY = 2;
 
-/** Small files queued for the hash pool at once, enough to keep every worker busy. */
+/** Small files queued for the hash pool at once, enough to keep each of its threads busy. */
 const SMALL_IN_FLIGHT = 256;
 
 /** Progress of building a snapshot: files whose content was read, and their bytes. */
@@ -125,7 +125,7 @@ async function computeContent(objects: ObjectStore, root: Buffer, nodes: ScanNod
     }
   }
 
-  // Small files go to worker threads; large ones are streamed here, a few at a time, so memory
+  // Small files are hashed in C on libuv's threads; large ones are streamed here, a few at a time, so memory
   // stays flat whatever their size.
   const small = unique.filter((node) => node.entry.size <= STREAM_THRESHOLD);
   const large = unique.filter((node) => node.entry.size > STREAM_THRESHOLD);
@@ -155,20 +155,16 @@ async function computeContent(objects: ObjectStore, root: Buffer, nodes: ScanNod
   const hashSmall = async (): Promise<void> => {
     if (small.length === 0) return;
     const pool = new HashPool(objects.objectsDir, !options.write ? 'hash' : objects.packing ? 'pack' : 'loose');
-    try {
-      let next = 0;
-      const feeder = async (): Promise<void> => {
-        while (next < small.length) {
-          const node = small[next++];
-          const result = await pool.hash(pathOf(node), node.entry.size);
-          if (result.deflated) await objects.addDeflatedBlob(result.oid, node.entry.size, result.deflated);
-          finish(node, result.oid);
-        }
-      };
-      await Promise.all(Array.from({ length: SMALL_IN_FLIGHT }, feeder));
-    } finally {
-      await pool.close();
-    }
+    let next = 0;
+    const feeder = async (): Promise<void> => {
+      while (next < small.length) {
+        const node = small[next++];
+        const result = await pool.hash(pathOf(node), node.entry.size);
+        if (result.deflated) await objects.addDeflatedBlob(result.oid, node.entry.size, result.deflated);
+        finish(node, result.oid);
+      }
+    };
+    await Promise.all(Array.from({ length: SMALL_IN_FLIGHT }, feeder));
   };
 
   await Promise.all([hashSmall(), streamLarge()]);

@@ -1,0 +1,408 @@
+/*
+ * hashFiles: reads a batch of regular files on one of libuv's threads and hashes each as a Git
+ * blob ("blob SIZE\0" + content, SHA-1). Depending on the mode it also deflates the content for a
+ * pack or stores the whole object as a loose object. C on the thread pool needs no V8 heap, where a
+ * JavaScript worker thread costs tens of megabytes.
+ *
+ * SHA-1 and deflate come from the OpenSSL and zlib that the node binary links statically and
+ * exports; node-gyp puts their headers on the include path.
+ */
+#define _GNU_SOURCE
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <node_api.h>
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "snap_native.h"
+
+/* Modes, as src/native/index.ts passes them. */
+enum { MODE_HASH = 0, MODE_PACK = 1, MODE_LOOSE = 2 };
+
+/* zlib level of new objects; git's core.looseCompression defaults to 1 as well. */
+#define DEFLATE_LEVEL 1
+
+/* Largest size a batch item may have: the whole content is held in memory once. */
+#define MAX_ITEM_SIZE ((double)(1u << 30))
+
+typedef struct {
+  char *path;
+  size_t size;
+  unsigned char oid[20];
+  /* MODE_PACK: the content deflated (zlib format), malloc'd. */
+  unsigned char *data;
+  size_t data_length;
+  /* 0, an errno value, or -1 when the file's size differed from `size` (length in `actual`). */
+  int err;
+  const char *syscall;
+  size_t actual;
+} HashItem;
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  int mode;
+  char *objects_dir;
+  HashItem *items;
+  size_t count;
+} HashBatch;
+
+/* Numbers temporary object names uniquely within the process, across threads. */
+static unsigned long temp_counter;
+
+static void free_batch(HashBatch *batch) {
+  for (size_t i = 0; i < batch->count; i++) {
+    free(batch->items[i].path);
+    free(batch->items[i].data);
+  }
+  free(batch->items);
+  free(batch->objects_dir);
+  free(batch);
+}
+
+/* Reads up to `capacity` bytes of the file at fd. Returns the length read, or -1 with errno set. */
+static ssize_t read_all(int fd, unsigned char *buffer, size_t capacity) {
+  size_t length = 0;
+  while (length < capacity) {
+    ssize_t got = read(fd, buffer + length, capacity - length);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (got == 0) break;
+    length += (size_t)got;
+  }
+  return (ssize_t)length;
+}
+
+static bool sha1_blob(const unsigned char *header, size_t header_length, const unsigned char *content,
+                      size_t length, unsigned char out[20]) {
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  unsigned int out_length = 0;
+  bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 &&
+            EVP_DigestUpdate(ctx, header, header_length) == 1 && EVP_DigestUpdate(ctx, content, length) == 1 &&
+            EVP_DigestFinal_ex(ctx, out, &out_length) == 1 && out_length == 20;
+  EVP_MD_CTX_free(ctx);
+  return ok;
+}
+
+/* Deflates the parts in order into one zlib stream in a malloc'd buffer. Returns false on ENOMEM. */
+static bool deflate_parts(const unsigned char *first, size_t first_length, const unsigned char *second,
+                          size_t second_length, unsigned char **out, size_t *out_length) {
+  z_stream stream;
+  memset(&stream, 0, sizeof stream);
+  if (deflateInit(&stream, DEFLATE_LEVEL) != Z_OK) return false;
+  uLong bound = deflateBound(&stream, (uLong)(first_length + second_length));
+  unsigned char *buffer = malloc(bound);
+  if (buffer == NULL) {
+    deflateEnd(&stream);
+    return false;
+  }
+  stream.next_out = buffer;
+  stream.avail_out = (uInt)bound;
+  stream.next_in = (unsigned char *)first;
+  stream.avail_in = (uInt)first_length;
+  int rc = deflate(&stream, second_length > 0 ? Z_NO_FLUSH : Z_FINISH);
+  if (rc == Z_OK && second_length > 0) {
+    stream.next_in = (unsigned char *)second;
+    stream.avail_in = (uInt)second_length;
+    rc = deflate(&stream, Z_FINISH);
+  }
+  size_t length = stream.total_out;
+  deflateEnd(&stream);
+  if (rc != Z_STREAM_END) {
+    free(buffer);
+    return false;
+  }
+  *out = buffer;
+  *out_length = length;
+  return true;
+}
+
+static int write_all(int fd, const unsigned char *data, size_t length) {
+  while (length > 0) {
+    ssize_t put = write(fd, data, length);
+    if (put < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    data += put;
+    length -= (size_t)put;
+  }
+  return 0;
+}
+
+/*
+ * Stores a deflated object as objects/xx/yyyy unless it exists: written to a temporary file in the
+ * same directory and renamed, since a rename within one directory avoids the filesystem-wide lock
+ * that renames across directories take. Returns 0 or an errno value, naming the call in *syscall.
+ */
+static int store_loose(const char *objects_dir, const unsigned char oid[20], const unsigned char *data,
+                       size_t length, const char **syscall) {
+  char hex[41];
+  for (int i = 0; i < 20; i++) snprintf(hex + 2 * i, 3, "%02x", oid[i]);
+  size_t dir_length = strlen(objects_dir);
+  char *dir = malloc(dir_length + 4);
+  char *final = malloc(dir_length + 43);
+  char *temp = malloc(dir_length + 100);
+  int err = 0;
+  if (dir == NULL || final == NULL || temp == NULL) {
+    err = ENOMEM;
+    *syscall = "malloc";
+    goto done;
+  }
+  snprintf(dir, dir_length + 4, "%s/%.2s", objects_dir, hex);
+  snprintf(final, dir_length + 43, "%s/%s", dir, hex + 2);
+  struct stat st;
+  if (lstat(final, &st) == 0) goto done;
+  if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    err = errno;
+    *syscall = "mkdir";
+    goto done;
+  }
+  unsigned long n = __atomic_add_fetch(&temp_counter, 1, __ATOMIC_RELAXED);
+  snprintf(temp, dir_length + 100, "%s/tmp_obj_%ld_%lu", dir, (long)getpid(), n);
+  int fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+  if (fd < 0) {
+    err = errno;
+    *syscall = "open";
+    goto done;
+  }
+  if (write_all(fd, data, length) != 0) {
+    err = errno;
+    *syscall = "write";
+  }
+  if (close(fd) != 0 && err == 0) {
+    err = errno;
+    *syscall = "close";
+  }
+  if (err == 0 && rename(temp, final) != 0) {
+    err = errno;
+    *syscall = "rename";
+  }
+  if (err != 0) unlink(temp);
+done:
+  free(dir);
+  free(final);
+  free(temp);
+  return err;
+}
+
+/* Hashes (and deflates or stores) one item, reading it into *buffer, which grows as needed. */
+static void hash_item(const HashBatch *batch, HashItem *item, unsigned char **buffer, size_t *capacity) {
+  int fd = open(item->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+  if (fd < 0) {
+    item->err = errno;
+    item->syscall = "open";
+    return;
+  }
+  /* One byte more than expected shows a file that grew since it was scanned. */
+  if (*capacity < item->size + 1) {
+    unsigned char *grown = realloc(*buffer, item->size + 1);
+    if (grown == NULL) {
+      close(fd);
+      item->err = ENOMEM;
+      item->syscall = "malloc";
+      return;
+    }
+    *buffer = grown;
+    *capacity = item->size + 1;
+  }
+  ssize_t length = read_all(fd, *buffer, item->size + 1);
+  int read_err = errno;
+  close(fd);
+  if (length < 0) {
+    item->err = read_err;
+    item->syscall = "read";
+    return;
+  }
+  if ((size_t)length != item->size) {
+    item->err = -1;
+    item->actual = (size_t)length;
+    return;
+  }
+
+  char header[32];
+  int header_length = snprintf(header, sizeof header, "blob %zu", item->size) + 1;
+  if (!sha1_blob((unsigned char *)header, (size_t)header_length, *buffer, item->size, item->oid)) {
+    item->err = EIO;
+    item->syscall = "sha1";
+    return;
+  }
+  if (batch->mode == MODE_PACK) {
+    if (!deflate_parts(*buffer, item->size, NULL, 0, &item->data, &item->data_length)) {
+      item->err = ENOMEM;
+      item->syscall = "deflate";
+    }
+  } else if (batch->mode == MODE_LOOSE) {
+    unsigned char *data = NULL;
+    size_t data_length = 0;
+    if (!deflate_parts((unsigned char *)header, (size_t)header_length, *buffer, item->size, &data, &data_length)) {
+      item->err = ENOMEM;
+      item->syscall = "deflate";
+      return;
+    }
+    item->err = store_loose(batch->objects_dir, item->oid, data, data_length, &item->syscall);
+    free(data);
+  }
+}
+
+static void execute(napi_env env, void *data) {
+  (void)env;
+  HashBatch *batch = data;
+  unsigned char *buffer = NULL;
+  size_t capacity = 0;
+  for (size_t i = 0; i < batch->count; i++) hash_item(batch, &batch->items[i], &buffer, &capacity);
+  free(buffer);
+}
+
+/* Builds an error object like Node's system errors, or the ECHANGED error of a resized file. */
+static napi_status item_error(napi_env env, const HashItem *item, napi_value *out) {
+  char message[256];
+  const char *code;
+  if (item->err == -1) {
+    code = "ECHANGED";
+    snprintf(message, sizeof message, "changed size while being read (%zu -> %zu bytes)", item->size, item->actual);
+  } else {
+    code = snap_errno_code(item->err);
+    int prefix = snprintf(message, sizeof message, "%s: ", code);
+    snprintf(message + prefix, sizeof message - prefix, "%s, %s", strerror(item->err), item->syscall);
+    /* libuv's messages, which Node's errors carry, start in lower case ("no such file ..."). */
+    message[prefix] = (char)tolower((unsigned char)message[prefix]);
+  }
+  napi_value code_value, message_value;
+  napi_status status;
+  if ((status = napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_value)) != napi_ok) return status;
+  if ((status = napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &message_value)) != napi_ok) return status;
+  if ((status = napi_create_object(env, out)) != napi_ok) return status;
+  if ((status = napi_set_named_property(env, *out, "code", code_value)) != napi_ok) return status;
+  return napi_set_named_property(env, *out, "message", message_value);
+}
+
+/* Resolves with { oids: Buffer of 20-byte ids, data: (Buffer | null)[], errors: (object | null)[] }. */
+static napi_status build_reply(napi_env env, HashBatch *batch, napi_value *reply) {
+  napi_status status;
+  napi_value oids, data, errors, null_value;
+  void *oid_bytes = NULL;
+  if ((status = napi_create_object(env, reply)) != napi_ok) return status;
+  if ((status = napi_get_null(env, &null_value)) != napi_ok) return status;
+  if ((status = napi_create_buffer(env, batch->count * 20, &oid_bytes, &oids)) != napi_ok) return status;
+  if ((status = napi_create_array_with_length(env, batch->count, &data)) != napi_ok) return status;
+  if ((status = napi_create_array_with_length(env, batch->count, &errors)) != napi_ok) return status;
+  for (size_t i = 0; i < batch->count; i++) {
+    HashItem *item = &batch->items[i];
+    memcpy((unsigned char *)oid_bytes + i * 20, item->oid, 20);
+    napi_value value = null_value, error = null_value;
+    if (item->err != 0) {
+      if ((status = item_error(env, item, &error)) != napi_ok) return status;
+    } else if (item->data != NULL) {
+      if ((status = napi_create_buffer_copy(env, item->data_length, item->data, NULL, &value)) != napi_ok) return status;
+      free(item->data);
+      item->data = NULL;
+    }
+    if ((status = napi_set_element(env, data, (uint32_t)i, value)) != napi_ok) return status;
+    if ((status = napi_set_element(env, errors, (uint32_t)i, error)) != napi_ok) return status;
+  }
+  if ((status = napi_set_named_property(env, *reply, "oids", oids)) != napi_ok) return status;
+  if ((status = napi_set_named_property(env, *reply, "data", data)) != napi_ok) return status;
+  return napi_set_named_property(env, *reply, "errors", errors);
+}
+
+static void complete(napi_env env, napi_status status, void *data) {
+  HashBatch *batch = data;
+  napi_value reply = NULL;
+  if (status == napi_ok) status = build_reply(env, batch, &reply);
+  if (status == napi_ok) {
+    napi_resolve_deferred(env, batch->deferred, reply);
+  } else {
+    napi_value message, error;
+    napi_create_string_utf8(env, "snap_native: hashFiles failed to build its result", NAPI_AUTO_LENGTH, &message);
+    napi_create_error(env, NULL, message, &error);
+    napi_reject_deferred(env, batch->deferred, error);
+  }
+  napi_delete_async_work(env, batch->work);
+  free_batch(batch);
+}
+
+/* Throws a TypeError naming the argument, frees the batch and returns NULL. */
+static napi_value reject_args(napi_env env, HashBatch *batch, const char *message) {
+  free_batch(batch);
+  napi_throw_type_error(env, NULL, message);
+  return NULL;
+}
+
+/*
+ * hashFiles(paths: Buffer[], sizes: number[], mode: 0 | 1 | 2, objectsDir: string): Promise.
+ * The sizes are the ones the scan reported; a file of another length yields an ECHANGED error.
+ */
+napi_value snap_hash_files(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value args[4];
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc < 4) {
+    napi_throw_type_error(env, NULL, "hashFiles(paths, sizes, mode, objectsDir) takes four arguments");
+    return NULL;
+  }
+  HashBatch *batch = calloc(1, sizeof *batch);
+  if (batch == NULL) {
+    napi_throw_error(env, "ENOMEM", "snap_native: out of memory");
+    return NULL;
+  }
+  uint32_t count = 0, size_count = 0;
+  int32_t mode = 0;
+  size_t dir_length = 0;
+  if (napi_get_array_length(env, args[0], &count) != napi_ok) return reject_args(env, batch, "hashFiles: paths must be an array of Buffers");
+  if (napi_get_array_length(env, args[1], &size_count) != napi_ok || size_count != count)
+    return reject_args(env, batch, "hashFiles: sizes must be an array as long as paths");
+  if (napi_get_value_int32(env, args[2], &mode) != napi_ok || mode < MODE_HASH || mode > MODE_LOOSE)
+    return reject_args(env, batch, "hashFiles: mode must be 0 (hash), 1 (pack) or 2 (loose)");
+  if (napi_get_value_string_utf8(env, args[3], NULL, 0, &dir_length) != napi_ok)
+    return reject_args(env, batch, "hashFiles: objectsDir must be a string");
+  batch->mode = mode;
+  batch->objects_dir = malloc(dir_length + 1);
+  batch->items = calloc(count > 0 ? count : 1, sizeof *batch->items);
+  if (batch->objects_dir == NULL || batch->items == NULL) return reject_args(env, batch, "hashFiles: out of memory");
+  napi_get_value_string_utf8(env, args[3], batch->objects_dir, dir_length + 1, &dir_length);
+  batch->count = count;
+
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value path_value, size_value;
+    void *bytes = NULL;
+    size_t length = 0;
+    double size = 0;
+    bool is_buffer = false;
+    if (napi_get_element(env, args[0], i, &path_value) != napi_ok || napi_is_buffer(env, path_value, &is_buffer) != napi_ok ||
+        !is_buffer || napi_get_buffer_info(env, path_value, &bytes, &length) != napi_ok)
+      return reject_args(env, batch, "hashFiles: every path must be a Buffer");
+    if (memchr(bytes, 0, length) != NULL) return reject_args(env, batch, "hashFiles: a path contains a NUL byte");
+    if (napi_get_element(env, args[1], i, &size_value) != napi_ok || napi_get_value_double(env, size_value, &size) != napi_ok ||
+        !(size >= 0 && size <= MAX_ITEM_SIZE))
+      return reject_args(env, batch, "hashFiles: every size must be a number from 0 to 1 GiB");
+    char *path = malloc(length + 1);
+    if (path == NULL) return reject_args(env, batch, "hashFiles: out of memory");
+    memcpy(path, bytes, length);
+    path[length] = '\0';
+    batch->items[i].path = path;
+    batch->items[i].size = (size_t)size;
+  }
+
+  napi_value promise, name;
+  if (napi_create_promise(env, &batch->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "snap:hashFiles", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, execute, complete, batch, &batch->work) != napi_ok ||
+      napi_queue_async_work(env, batch->work) != napi_ok) {
+    /* A created promise is left pending here; the thrown error is what the caller sees. */
+    free_batch(batch);
+    napi_throw_error(env, NULL, "snap_native: hashFiles could not queue its work");
+    return NULL;
+  }
+  return promise;
+}
