@@ -122,17 +122,17 @@ export function toStatInfos(table: StatTable, only?: StatInfo['type']): StatInfo
     infos.push({
       name: names.subarray(nameStart, nameEnd),
       type: TYPES[numbers[n + F_TYPE]],
-      mode: numbers[n + F_MODE],
-      uid: numbers[n + F_UID],
-      gid: numbers[n + F_GID],
-      size: numbers[n + F_SIZE],
+      mode: small(numbers[n + F_MODE]),
+      uid: small(numbers[n + F_UID]),
+      gid: small(numbers[n + F_GID]),
+      size: small(numbers[n + F_SIZE]),
       dev: bigints[b + B_DEV],
       ino: bigints[b + B_INO],
-      nlink: numbers[n + F_NLINK],
+      nlink: small(numbers[n + F_NLINK]),
       mtimeNs: wide & WIDE_MTIME ? wideNs(signed[b + B_MTIME], numbers[n + F_MTIME_NSEC]) : signed[b + B_MTIME],
       ctimeNs: wide & WIDE_CTIME ? wideNs(signed[b + B_CTIME], numbers[n + F_CTIME_NSEC]) : signed[b + B_CTIME],
-      rdevMajor: numbers[n + F_RDEV_MAJOR],
-      rdevMinor: numbers[n + F_RDEV_MINOR],
+      rdevMajor: small(numbers[n + F_RDEV_MAJOR]),
+      rdevMinor: small(numbers[n + F_RDEV_MINOR]),
     });
     nameStart = nameEnd;
   }
@@ -152,6 +152,14 @@ export function hashFiles(paths: Buffer[], sizes: number[], mode: HashMode, obje
 /** Returns the number of entries in a stat table. */
 export function tableCount(table: StatTable): number {
   return table.numbers.length / NUMBER_FIELDS;
+}
+
+/**
+ * Returns an integer read from a Float64Array as a small integer where it fits in 30 bits. V8 keeps
+ * small integers inside objects, but gives each double its own heap box, about 16 bytes.
+ */
+function small(value: number): number {
+  return value <= 0x3fffffff ? value | 0 : value;
 }
 
 /** Combines seconds and nanoseconds for a time whose nanosecond count exceeds 64 bits. */
