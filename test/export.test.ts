@@ -8,7 +8,14 @@ import { sha256, treeState, unpackLayers, type TreeState } from './helpers/judge
 import { Repo } from './helpers/repo.js';
 import { has, runOk, run } from './helpers/snap.js';
 import { readTar, tarNames, type TarMember } from './helpers/tar.js';
-import { dir, emptyDir, file, makeTree, symlink, type Spec } from './helpers/tree.js';
+import { dir, emptyDir, file, hardlink, makeTree, symlink, type Spec } from './helpers/tree.js';
+import { PassThrough } from 'node:stream';
+import { layerItems } from '../src/api/layer-items.js';
+import { writeLayer } from '../src/oci/layer.js';
+import { diffSnapshots } from '../src/store/diff.js';
+import { readCommit } from '../src/store/revision.js';
+import { snapshotRoot } from '../src/store/snapshot-read.js';
+import { openStore } from '../src/store/store.js';
 
 const T = 1_650_000_000_123_456_789n;
 
@@ -198,6 +205,37 @@ describe('entry order', () => {
       expect(order, path).toContain(path.slice(0, path.lastIndexOf('/')));
     }
     expect(order[0]).toBe('.');
+  });
+});
+
+describe('whole snapshot export', () => {
+  it('writes the bytes of the planned layer of every entry', async () => {
+    // Names where walk order and plain byte order of whole paths differ, and a hardlink set whose
+    // first member in byte order ('a-x/h') comes after another member ('a/h') in walk order.
+    const repo = await newRepo({
+      '': dir({ mtime: T }),
+      'a/h': 'linked',
+      'a/b/c': 'c',
+      'a-x/h': hardlink('a/h'),
+      'a.b': 'dot',
+      'z/h': hardlink('a/h'),
+      'z/s': symlink('../a.b'),
+    });
+    const commit = await repo.commitInProcess('one');
+    const streamed = repo.file('streamed.tar');
+    repo.ok(['export', commit, '-o', streamed]);
+
+    const store = await openStore({ dir: repo.rootfs, store: repo.gitdir });
+    const root = await snapshotRoot(store.objects, (await readCommit(store, commit)).tree);
+    const items = await layerItems(store.objects, await diffSnapshots(store.objects, undefined, root), root);
+    const chunks: Buffer[] = [];
+    const sink = new PassThrough();
+    sink.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await writeLayer(items, { openBlob: (oid) => store.objects.openBlob(oid) }, sink);
+
+    const written = fs.readFileSync(streamed);
+    expect(paths(readTar(written))).toContain('a-x/h');
+    expect(written.equals(Buffer.concat(chunks))).toBe(true);
   });
 });
 

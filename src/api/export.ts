@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { SnapError, ioError } from '../errors.js';
-import { writeLayer, type Compression, type LayerResult } from '../oci/layer.js';
+import { writeTarRecords, type Compression, type LayerResult } from '../oci/layer.js';
+import { planLayer, type TarRecord } from '../oci/layer-plan.js';
 import { diffSnapshots } from '../store/diff.js';
 import { readCommit, resolveRevision } from '../store/revision.js';
 import { snapshotRoot, type SnapshotDir } from '../store/snapshot-read.js';
@@ -12,6 +13,7 @@ import { openStore, type Store } from '../store/store.js';
 import type { CommonOptions } from './common.js';
 import { resolveSides } from './diff.js';
 import { layerItems } from './layer-items.js';
+import { checkSnapshot, snapshotRecords } from './snapshot-records.js';
 
 /** Where a layer goes: a file path ('-' for stdout is the CLI's business) or an open stream. */
 export type LayerOutput = { path: string } | { stream: Writable };
@@ -44,7 +46,9 @@ export async function exportDiff(options: ExportOptions & { from?: string; to?: 
   const changes = await diffSnapshots(sides.store.objects, sides.fromRoot, sides.toRoot);
   const items = await layerItems(sides.store.objects, changes, sides.toRoot);
   const rootfsFiles = sides.toOid === undefined ? worktreeFiles(sides.store, changes.map((change) => change.new)) : undefined;
-  return writeTo(sides.store, items, options, rootfsFiles);
+  // planLayer checks every item before writeTo opens the output.
+  const records = planLayer(items);
+  return writeTo(sides.store, () => records, records.length, options, rootfsFiles);
 }
 
 /** Writes the whole snapshot `revision` as one layer (the base layer of an image). */
@@ -52,9 +56,8 @@ export async function exportSnapshot(options: ExportOptions & { revision: string
   const store = await openStore(options);
   const oid = await resolveRevision(store, options.revision);
   const root: SnapshotDir = await snapshotRoot(store.objects, (await readCommit(store, oid)).tree);
-  const changes = await diffSnapshots(store.objects, undefined, root);
-  const items = await layerItems(store.objects, changes, root);
-  return writeTo(store, items, options, undefined);
+  const entries = await checkSnapshot(store.objects, root);
+  return writeTo(store, () => snapshotRecords(store.objects, root), entries, options, undefined);
 }
 
 /** Maps content ids of rootfs files to their paths, for layers whose new side is the rootfs. */
@@ -68,7 +71,17 @@ function worktreeFiles(store: Store, entries: ({ path: Buffer; oid?: string; typ
   return files;
 }
 
-async function writeTo(store: Store, items: Awaited<ReturnType<typeof layerItems>>, options: ExportOptions, rootfsFiles: Map<string, Buffer> | undefined): Promise<ExportResult> {
+/**
+ * Writes the checked records that `records` returns, `entries` of them, to the output. The records
+ * are requested only once the output is open.
+ */
+async function writeTo(
+  store: Store,
+  records: () => Iterable<TarRecord> | AsyncIterable<TarRecord>,
+  entries: number,
+  options: ExportOptions,
+  rootfsFiles: Map<string, Buffer> | undefined,
+): Promise<ExportResult> {
   const source = {
     openBlob: async (oid: string) => {
       const path = rootfsFiles?.get(oid);
@@ -81,7 +94,7 @@ async function writeTo(store: Store, items: Awaited<ReturnType<typeof layerItems
     onProgress: (p: { entries: number; bytes: number }) => options.onProgress?.({ phase: 'export', done: p.entries, bytes: p.bytes }),
   };
   if ('stream' in options.output) {
-    return { ...(await writeLayer(items, source, options.output.stream, writeOptions)), entries: items.length };
+    return { ...(await writeTarRecords(records(), source, options.output.stream, writeOptions)), entries };
   }
 
   const target = options.output.path;
@@ -91,13 +104,13 @@ async function writeTo(store: Store, items: Awaited<ReturnType<typeof layerItems
   let handle: fsp.FileHandle | undefined;
   try {
     handle = await fsp.open(temp, 'wx');
-    const result = await writeLayer(items, source, handle.createWriteStream(), writeOptions);
+    const result = await writeTarRecords(records(), source, handle.createWriteStream(), writeOptions);
     handle = undefined;
     const written = await fsp.open(temp, 'r+');
     await written.sync();
     await written.close();
     await fsp.rename(temp, target);
-    return { ...result, entries: items.length };
+    return { ...result, entries };
   } catch (error) {
     await handle?.close().catch(() => undefined);
     await fsp.rm(temp, { force: true });

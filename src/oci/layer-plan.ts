@@ -49,6 +49,17 @@ export function planLayer(items: LayerItem[]): TarRecord[] {
   return toRecords(sortable);
 }
 
+/**
+ * Checks one entry of a whole snapshot, as planLayer checks each item, and returns its tar name.
+ * Throws the errors planLayer throws for a single item.
+ */
+export function checkSnapshotEntry(entry: Entry): Buffer {
+  const item: LayerItem = { kind: 'entry', entry };
+  checkReservedName(item, entry.path, splitPath(entry.path));
+  checkEntry(entry);
+  return entryName(entry);
+}
+
 function toSortable(item: LayerItem): SortableItem {
   const path = item.kind === 'entry' ? item.entry.path : item.path;
   const components = splitPath(path);

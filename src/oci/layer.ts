@@ -69,8 +69,21 @@ export async function writeLayer(
   out: Writable,
   options: WriteLayerOptions = {},
 ): Promise<LayerResult> {
+  return writeTarRecords(planLayer(items), source, out, options);
+}
+
+/**
+ * Writes tar records, already checked and in layer order, to `out` as an OCI layer and ends `out`.
+ * The records may come from an async generator, so a layer of any size is written without holding
+ * its entries in memory. Throws as writeLayer does once writing has begun.
+ */
+export async function writeTarRecords(
+  records: Iterable<TarRecord> | AsyncIterable<TarRecord>,
+  source: ContentSource,
+  out: Writable,
+  options: WriteLayerOptions = {},
+): Promise<LayerResult> {
   const compression = options.compression ?? 'none';
-  const records = planLayer(items);
   const compressor = await createCompressor(compression);
 
   const diffHash = createHash('sha256');
@@ -115,7 +128,7 @@ function hashTap(hash: Hash, onChunk?: (chunk: Buffer) => void): Transform {
 }
 
 async function* generateTar(
-  records: TarRecord[],
+  records: Iterable<TarRecord> | AsyncIterable<TarRecord>,
   source: ContentSource,
   onProgress?: (progress: LayerProgress) => void,
 ): AsyncGenerator<Buffer> {
@@ -135,7 +148,8 @@ async function* generateTar(
     produced += bytes.length;
   };
 
-  for (const [index, record] of records.entries()) {
+  let index = 0;
+  for await (const record of records) {
     add(encodeHeader(toTarHeader(record)));
 
     if (record.kind === 'entry' && record.entry.type === 'file' && record.entry.size > 0) {
@@ -157,12 +171,13 @@ async function* generateTar(
     }
 
     if (pendingBytes >= BATCH_BYTES) yield take();
+    index += 1;
     reportedAt = produced;
-    onProgress?.({ entries: index + 1, bytes: produced });
+    onProgress?.({ entries: index, bytes: produced });
   }
 
   add(endOfArchive());
-  onProgress?.({ entries: records.length, bytes: produced });
+  onProgress?.({ entries: index, bytes: produced });
   yield take();
 }
 
