@@ -257,6 +257,9 @@ export class ObjectStore {
    * they are read, so a large blob never sits whole in memory; a deltified blob is rebuilt first.
    */
   async openBlob(oid: string): Promise<Readable> {
+    // Packs first: their indexes are in memory, where a loose object costs a stat to find.
+    const packed = this.overlay.has(oid) ? undefined : await this.packs.openBlob(oid);
+    if (packed) return packed;
     const path = this.loosePath(oid);
     if (!this.overlay.has(oid) && fs.existsSync(path)) {
       // pipe() does not pass errors on, so each stage's error ends the stream the caller reads.
@@ -267,8 +270,6 @@ export class ObjectStore {
       inflater.on('error', (error) => stripper.destroy(corrupt(oid, error)));
       return file.pipe(inflater).pipe(stripper);
     }
-    const packed = this.overlay.has(oid) ? undefined : await this.packs.openBlob(oid);
-    if (packed) return packed;
     const content = await this.readTyped(oid, 'blob');
     return Readable.from([content]);
   }

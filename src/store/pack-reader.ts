@@ -1,7 +1,7 @@
 // Reading objects from Git packs through their version 2 indexes: lookups by binary search,
 // entries read at their offset, and deltas (offset and reference) applied in memory.
 
-import { createReadStream, promises as fsp } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -12,6 +12,9 @@ import type { ObjectType } from './objects.js';
 const TYPE_NAMES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
 const OFS_DELTA = 6;
 const REF_DELTA = 7;
+
+/** Blobs up to this size are inflated whole by openBlob; larger ones are streamed. */
+const INFLATE_WHOLE_MAX = 1024 * 1024;
 
 interface EntryHeader {
   type: number;
@@ -24,7 +27,8 @@ interface EntryHeader {
 
 /** One pack file and its index. */
 class Pack {
-  private handle?: fsp.FileHandle;
+  /** The pack opened for reading; reads are synchronous, as one small read per object costs less than a promise round trip through libuv's thread pool. */
+  private fd?: number;
   private size?: number;
   readonly count: number;
 
@@ -59,14 +63,14 @@ class Pack {
     return Number(this.index.readBigUInt64BE(largeStart + (small & 0x7fffffff) * 8));
   }
 
-  private async file(): Promise<fsp.FileHandle> {
-    this.handle ??= await fsp.open(this.packPath, 'r');
-    return this.handle;
+  private file(): number {
+    this.fd ??= fs.openSync(this.packPath, 'r');
+    return this.fd;
   }
 
   async header(offset: number): Promise<EntryHeader> {
     const bytes = Buffer.alloc(64);
-    await (await this.file()).read(bytes, 0, 64, offset);
+    fs.readSync(this.file(), bytes, 0, 64, offset);
     let byte = bytes[0];
     const type = (byte >> 4) & 7;
     let size = byte & 0x0f;
@@ -95,7 +99,7 @@ class Pack {
   }
 
   private async dataEnd(): Promise<number> {
-    this.size ??= (await (await this.file()).stat()).size;
+    this.size ??= fs.fstatSync(this.file()).size;
     return this.size - 20;
   }
 
@@ -107,7 +111,7 @@ class Pack {
   async inflateAt(offset: number, header: EntryHeader): Promise<Buffer> {
     const length = Math.min(header.size + Math.ceil(header.size / 1000) + 64, (await this.dataEnd()) - header.dataOffset);
     const compressed = Buffer.alloc(length);
-    await (await this.file()).read(compressed, 0, length, header.dataOffset);
+    fs.readSync(this.file(), compressed, 0, length, header.dataOffset);
     const data = zlib.inflateSync(compressed);
     if (data.length !== header.size) throw new SnapError('CORRUPT', `pack '${this.packPath}' has a damaged entry at offset ${offset}`);
     return data;
@@ -120,8 +124,8 @@ class Pack {
   }
 
   async close(): Promise<void> {
-    await this.handle?.close();
-    this.handle = undefined;
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
   }
 }
 
@@ -192,7 +196,9 @@ export class PackReader {
     const found = this.locate(oid);
     if (!found) return undefined;
     const header = await found.pack.header(found.offset);
-    if (header.type === 3) return found.pack.streamAt(header);
+    // A small blob is read and inflated in one step on the open pack: a stream per blob costs an
+    // open, a close and an inflate stream each, which dominated exports of many small files.
+    if (header.type === 3 && header.size > INFLATE_WHOLE_MAX) return found.pack.streamAt(header);
     const object = await this.readAt(found.pack, found.offset, 0);
     return Readable.from([object.content]);
   }
