@@ -36,11 +36,25 @@ export function isSnapError(value: unknown, code?: ErrorCode): value is SnapErro
   return value instanceof SnapError && (code === undefined || value.code === code);
 }
 
+/** What a system error code means, and what to do about it, for the codes people meet most. */
+const ERRNO_HINTS: Record<string, string> = {
+  ENOENT: 'no such file or directory; check that the path and its parent directories exist',
+  EACCES: 'permission denied; run snap as a user who may write there, usually root for a rootfs and its store',
+  EPERM: 'operation not permitted; run snap as root and check for immutable files with lsattr',
+  ENOSPC: 'no space left on the device; free some space and run the command again',
+  EDQUOT: 'disk quota exceeded; free some space and run the command again',
+  EROFS: 'the filesystem is read-only; remount it read-write or choose another location',
+  ENOTDIR: 'a component of the path is not a directory',
+  EISDIR: 'the path is a directory; name a file',
+  ENAMETOOLONG: 'the path is too long for the system',
+};
+
 /** Wraps a Node system error (ENOENT, EACCES, ...) on a path as an IO SnapError. */
 export function ioError(action: string, path: Buffer | string, cause: unknown): SnapError {
   const shown = typeof path === 'string' ? path : showPath(path);
   const errno = (cause as NodeJS.ErrnoException | undefined)?.code ?? 'error';
-  return new SnapError('IO', `${action} '${shown}' failed: ${errno}`, { cause, data: { path: shown, errno } });
+  const hint = ERRNO_HINTS[errno];
+  return new SnapError('IO', `${action} '${shown}' failed: ${errno}${hint ? ` (${hint})` : ''}`, { cause, data: { path: shown, errno } });
 }
 
 /** Renders path bytes for a message: UTF-8 where valid, \xNN escapes elsewhere. */

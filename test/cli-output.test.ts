@@ -116,6 +116,22 @@ describe('exit codes and errors', () => {
     expect(result.stdout).not.toBe('');
   });
 
+  it.each([
+    [['export', 'HEAD', '-o', 'x.tar', '--gzip', '--zstd']],
+    [['diff', 'HEAD', '--export', 'x.tar', '--gzip', '--zstd']],
+  ])('rejects two compressions in %j', (args) => {
+    const result = f.snap(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('error: --gzip and --zstd cannot be used together; pick one\n');
+  });
+
+  it('names the missing directory of an output and what to check', () => {
+    const result = f.snap(['export', 'HEAD', '-o', '/nonexistent-snap-dir/x.tar']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: writing layer '\/nonexistent-snap-dir\/x\.tar' failed: ENOENT \(no such file or directory; check that the path and its parent directories exist\)\n$/);
+    expect(fs.existsSync('/nonexistent-snap-dir')).toBe(false);
+  });
+
   it('shows a stack trace only with --debug', () => {
     expect(f.snap(['show', 'nosuch']).stderr).not.toMatch(/\n\s+at /);
     const debug = f.snap(['--debug', 'show', 'nosuch']);

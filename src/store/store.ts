@@ -3,7 +3,7 @@
 import { promises as fsp } from 'node:fs';
 import * as fs from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { SnapError } from '../errors.js';
+import { SnapError, ioError } from '../errors.js';
 import { commitIdentity } from './ident.js';
 import { ObjectStore } from './objects.js';
 import { RefStore, type Signature } from './refs.js';
@@ -123,7 +123,7 @@ export async function withStoreLock<T>(store: Store, work: () => Promise<T>): Pr
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
       throw new SnapError('LOCKED', `'${lock}' exists: another snap command is working on this store; if none is running, remove the file`);
     }
-    throw error;
+    throw ioError('locking the store at', lock, error);
   }
   // An interrupt must not leave the lock behind; the signal's usual exit status follows.
   const onSignal = (signal: NodeJS.Signals): void => {

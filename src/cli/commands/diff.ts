@@ -77,6 +77,7 @@ export function register(program: Command): void {
       if (options.export) {
         disablePaging();
         if (paths.length > 0) throw new SnapError('USAGE', `--export writes the whole change; drop the paths after '--' ('${paths[0]}')`);
+        if (options.gzip && options.zstd) throw new SnapError('USAGE', '--gzip and --zstd cannot be used together; pick one');
         const compression: Compression | undefined = options.zstd ? 'zstd' : options.gzip ? 'gzip' : undefined;
         const result = await exportDiff({ ...common, from, to, compression, output: layerOutput(options.export) });
         clearProgress();
