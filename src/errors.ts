@@ -36,7 +36,7 @@ export function isSnapError(value: unknown, code?: ErrorCode): value is SnapErro
   return value instanceof SnapError && (code === undefined || value.code === code);
 }
 
-/** What a system error code means, and what to do about it, for the codes people meet most. */
+/** Meaning and next step for the system error codes people meet most. */
 const ERRNO_HINTS: Record<string, string> = {
   ENOENT: 'no such file or directory; check that the path and its parent directories exist',
   EACCES: 'permission denied; run snap as a user who may write there, usually root for a rootfs and its store',
