@@ -38,9 +38,13 @@ export class HashPool {
   private inFlight = 0;
   private scheduled = false;
 
+  /**
+   * @param mode What to do with each file. It may change between calls: each batch uses the mode
+   *   of the moment it is handed to the addon.
+   */
   constructor(
     private readonly objectsDir: string,
-    private readonly mode: PoolMode,
+    public mode: PoolMode,
     private readonly threads = Math.max(1, Math.min(availableParallelism(), 4)),
   ) {}
 

@@ -1,5 +1,7 @@
 // Turning a scanned rootfs into Git objects: content blobs, the rootfs tree, and the meta tree of
-// per-directory metadata blobs (layout in docs/FORMAT.md).
+// per-directory metadata blobs (layout in docs/FORMAT.md). The scan hands each directory over as
+// soon as its children are known, and a directory's entries are dropped once its trees are written,
+// so memory follows the files in flight rather than the size of the tree.
 
 import type { Entry } from '../tree/entry.js';
 import type { ScanDir, ScanNode } from '../tree/scan.js';
@@ -10,8 +12,8 @@ import type { ObjectStore, ObjectType } from './objects.js';
 import { MODE_EXEC, MODE_FILE, MODE_SYMLINK, MODE_TREE, encodeTree, type TreeEntry } from './tree-object.js';
 
 /**
- * A snapshot with at least this many new entries writes its objects as one pack; a smaller one
- * writes loose objects, as git unpacks a small fetch.
+ * The first this many new entries of a snapshot are written as loose objects, as git unpacks a
+ * small fetch. Past that, the rest of the snapshot goes into one pack.
  */
 const PACK_THRESHOLD = 100;
 
@@ -21,25 +23,29 @@ const STREAM_THRESHOLD = 1024 * 1024;
 /** Large files streamed at once; their reads and deflate run on libuv's threads. */
 const LARGE_CONCURRENCY = 2;
 
-/** Small files queued for the hash pool at once, enough to keep each of its threads busy. */
-const SMALL_IN_FLIGHT = 256;
+/**
+ * Files queued for hashing before the scan waits: enough to keep the pool busy, few enough that
+ * the entries waiting for their ids stay a small part of a large tree.
+ */
+const MAX_QUEUED_FILES = 2048;
 
 /** Progress of building a snapshot: files whose content was read, and their bytes. */
 export interface BuildProgress {
   phase: 'content' | 'trees';
   done: number;
+  /** Files found to read so far; it grows while the scan goes on. */
   total: number;
   bytes: number;
 }
 
-/** Options of buildSnapshot. */
+/** Options of SnapshotBuilder. */
 export interface BuildOptions {
   /** Write objects to the store (commit) or keep trees in memory and only hash content (status). */
   write: boolean;
   onProgress?: (progress: BuildProgress) => void;
 }
 
-/** Result of buildSnapshot. */
+/** Result of a build. */
 export interface BuiltSnapshot {
   /** The snapshot's top tree: `rootfs` and `meta` subtrees. */
   tree: string;
@@ -50,187 +56,261 @@ export interface BuiltSnapshot {
   bytesRead: number;
 }
 
+/** The subtree ids of a written directory. */
+type DirIds = { rootfsOid: string; metaOid?: string };
+
+/** The fresh members of one hardlink set found so far, and whether the set is complete. */
+interface HardlinkSet {
+  key: string;
+  members: Entry[];
+  /** The inode's link count: once that many members are recorded, no other can turn up. */
+  nlink: number;
+  done: Promise<void>;
+  complete: () => void;
+}
+
 /**
- * Computes content ids of every file the scan left unhashed, assigns hardlink sets, and writes the
- * trees. With `write: false` no object reaches the disk: trees and metadata blobs are kept in the
- * store's memory overlay so they can be diffed.
+ * SnapshotBuilder computes content ids of the files the scan left unhashed, assigns hardlink sets,
+ * and writes the trees, a directory at a time. Pass addDir as the scan's onDir hook, then call
+ * finish with the scanned root; call abort when the scan or the build fails. With `write: false`
+ * no object reaches the disk: trees and metadata blobs stay in the store's memory overlay so they
+ * can be diffed.
  */
-export async function buildSnapshot(objects: ObjectStore, root: Buffer, scan: ScanDir, options: BuildOptions): Promise<BuiltSnapshot> {
-  const nodes = collectNodes(scan);
-  const usePack = options.write && nodes.filter((node) => node.fresh).length >= PACK_THRESHOLD;
-  if (usePack) await objects.beginPack();
-  try {
-    const built = await writeSnapshot(objects, root, scan, nodes, options);
-    if (usePack) await objects.finishPack();
-    return built;
-  } catch (error) {
-    if (usePack) await objects.abortPack();
-    throw error;
+export class SnapshotBuilder {
+  private readonly pool: HashPool;
+  private readonly written = new WeakMap<ScanDir, Promise<DirIds>>();
+  /** Content ids by "DEV:INO", so each file with several links is read once. */
+  private readonly byInode = new Map<string, Promise<string>>();
+  private readonly sets = new Map<string, HardlinkSet>();
+  private readonly large: { node: ScanNode; resolve: (oid: string) => void; reject: (error: unknown) => void }[] = [];
+  private largeRunning = 0;
+  private fresh = 0;
+  private queued = 0;
+  private drained: (() => void)[] = [];
+  private failure: { error: unknown } | undefined;
+  private found = 0;
+  private done = 0;
+  private bytes = 0;
+
+  constructor(
+    private readonly objects: ObjectStore,
+    private readonly root: Buffer,
+    private readonly options: BuildOptions,
+  ) {
+    this.pool = new HashPool(objects.objectsDir, options.write ? 'loose' : 'hash');
   }
-}
 
-async function writeSnapshot(objects: ObjectStore, root: Buffer, scan: ScanDir, nodes: ScanNode[], options: BuildOptions): Promise<BuiltSnapshot> {
-  const stats = await computeContent(objects, root, nodes, options);
-  assignHardlinks(nodes);
+  /**
+   * Takes a scanned directory other than the root whose children and subdirectories are complete,
+   * starts reading its fresh files, and schedules its trees. Waits while many files are queued,
+   * which slows the scan down. Throws the first failure of an earlier directory.
+   */
+  async addDir(dir: ScanDir): Promise<void> {
+    this.throwIfFailed();
+    const ids = this.schedule(dir);
+    // The failure is kept for throwIfFailed and finish, so this promise never goes unhandled.
+    ids.catch((error: unknown) => {
+      this.failure ??= { error };
+    });
+    while (this.queued > MAX_QUEUED_FILES && !this.failure) await new Promise<void>((resolve) => this.drained.push(resolve));
+    this.throwIfFailed();
+  }
 
-  const put = async (type: ObjectType, content: Buffer): Promise<string> =>
-    options.write ? objects.write(type, content) : objects.putInMemory(type, content);
-  const { rootfs, meta } = await writeDir(scan, put, true);
-  const top = encodeTree([
-    { mode: MODE_TREE, name: Buffer.from('rootfs'), oid: rootfs },
-    { mode: MODE_TREE, name: Buffer.from('meta'), oid: meta ?? (await put('tree', Buffer.alloc(0))) },
-  ]);
-  const tree = await put('tree', top);
-  return { tree, entries: scan.entries ?? nodes.length + 1, filesRead: stats.files, bytesRead: stats.bytes };
-}
+  /** Writes the root directory and the top tree once the scan has returned `scan`. */
+  async finish(scan: ScanDir): Promise<BuiltSnapshot> {
+    this.throwIfFailed();
+    // Sets with links outside the rootfs never reach their link count; they are complete now.
+    for (const set of this.sets.values()) this.completeSet(set);
+    const { rootfsOid, metaOid } = await this.idsOf(scan);
+    const top = encodeTree([
+      { mode: MODE_TREE, name: Buffer.from('rootfs'), oid: rootfsOid },
+      { mode: MODE_TREE, name: Buffer.from('meta'), oid: metaOid ?? (await this.put('tree', Buffer.alloc(0))) },
+    ]);
+    const tree = await this.put('tree', top);
+    if (this.objects.packing) await this.objects.finishPack();
+    this.options.onProgress?.({ phase: 'content', done: this.done, total: this.found, bytes: this.bytes });
+    return { tree, entries: scan.entries ?? 1, filesRead: this.done, bytesRead: this.bytes };
+  }
 
-/** Lists the children of every directory that is not reused, parents before children. */
-function collectNodes(scan: ScanDir): ScanNode[] {
-  const out: ScanNode[] = [];
-  const visit = (dir: ScanDir): void => {
+  /** Deletes the pack being written, if any. Loose objects already written stay, unreferenced. */
+  async abort(): Promise<void> {
+    this.failure ??= { error: new Error('the build was aborted') };
+    for (const wake of this.drained.splice(0)) wake();
+    if (this.objects.packing) await this.objects.abortPack();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure.error;
+  }
+
+  private put(type: ObjectType, content: Buffer): Promise<string> {
+    return this.options.write ? this.objects.write(type, content) : Promise.resolve(this.objects.putInMemory(type, content));
+  }
+
+  /** Returns the ids of a directory: reused, scheduled by addDir, or written now (a mount point, the root). */
+  private idsOf(dir: ScanDir): Promise<DirIds> {
+    if (dir.reuse) {
+      dir.written = dir.reuse;
+      return Promise.resolve(dir.reuse);
+    }
+    return this.written.get(dir) ?? this.schedule(dir);
+  }
+
+  private schedule(dir: ScanDir): Promise<DirIds> {
+    const scheduled = this.prepare(dir).then(async (waits) => {
+      await Promise.all(waits);
+      return this.writeDir(dir);
+    });
+    this.written.set(dir, scheduled);
+    return scheduled;
+  }
+
+  /** Starts the work a directory's trees wait for and returns the promises to wait on. */
+  private async prepare(dir: ScanDir): Promise<Promise<unknown>[]> {
+    const waits: Promise<unknown>[] = [];
     for (const child of dir.children) {
-      out.push(child);
-      if (child.dir) visit(child.dir);
+      const entry = child.entry;
+      if (child.fresh) {
+        this.fresh += 1;
+        if (this.fresh === PACK_THRESHOLD) await this.switchToPack();
+      }
+      if (entry.type === 'symlink' && child.fresh) {
+        // A dry run keeps the target blob in memory: reading the snapshot back needs it.
+        entry.oid = await this.put('blob', entry.target!);
+      }
+      if (entry.type === 'file' && (child.fresh || !entry.oid)) waits.push(this.content(child));
+      if (entry.type === 'file' && child.fresh && child.inode) waits.push(this.joinSet(child));
+      if (child.dir) waits.push(this.idsOf(child.dir));
     }
-  };
-  visit(scan);
-  return out;
-}
-
-async function computeContent(objects: ObjectStore, root: Buffer, nodes: ScanNode[], options: BuildOptions): Promise<{ files: number; bytes: number }> {
-  const jobs: ScanNode[] = [];
-  for (const node of nodes) {
-    const entry = node.entry;
-    if (entry.type === 'symlink' && node.fresh) {
-      // A dry run keeps the target blob in memory: reading the snapshot back needs it.
-      entry.oid = options.write ? await objects.write('blob', entry.target!) : objects.putInMemory('blob', entry.target!);
-    }
-    if (entry.type === 'file' && (node.fresh || !entry.oid)) jobs.push(node);
+    return waits;
   }
 
-  // Paths sharing an inode are read once.
-  const byInode = new Map<string, ScanNode[]>();
-  const unique: ScanNode[] = [];
-  for (const node of jobs) {
-    const key = node.inode ?? '';
-    if (key === '') {
-      unique.push(node);
-      continue;
-    }
-    const group = byInode.get(key);
-    if (group) group.push(node);
-    else {
-      byInode.set(key, [node]);
-      unique.push(node);
-    }
+  /** Sends the objects written from now on to a pack, once the snapshot turns out large. */
+  private async switchToPack(): Promise<void> {
+    if (!this.options.write || this.objects.packing) return;
+    await this.objects.beginPack();
+    this.pool.mode = 'pack';
   }
 
-  // Small files are hashed in C on libuv's threads; large ones are streamed here, a few at a time, so memory
-  // stays flat whatever their size.
-  const small = unique.filter((node) => node.entry.size <= STREAM_THRESHOLD);
-  const large = unique.filter((node) => node.entry.size > STREAM_THRESHOLD);
-  const total = unique.length;
-  let done = 0;
-  let bytes = 0;
-  const finish = (node: ScanNode, oid: string): void => {
-    node.entry.oid = oid;
-    for (const twin of (node.inode && byInode.get(node.inode)) || []) twin.entry.oid = oid;
-    done += 1;
-    bytes += node.entry.size;
-    if (done % 256 === 0 || done === total) options.onProgress?.({ phase: 'content', done, total, bytes });
-  };
-  const pathOf = (node: ScanNode): Buffer => Buffer.concat([root, Buffer.from('/'), node.entry.path]);
-
-  const streamLarge = async (): Promise<void> => {
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < large.length) {
-        const node = large[next++];
-        finish(node, await objects.writeFileBlob(pathOf(node), node.entry.size, options.write));
-      }
-    };
-    await Promise.all(Array.from({ length: LARGE_CONCURRENCY }, worker));
-  };
-
-  const hashSmall = async (): Promise<void> => {
-    if (small.length === 0) return;
-    const pool = new HashPool(objects.objectsDir, !options.write ? 'hash' : objects.packing ? 'pack' : 'loose');
-    let next = 0;
-    const feeder = async (): Promise<void> => {
-      while (next < small.length) {
-        const node = small[next++];
-        const result = await pool.hash(pathOf(node), node.entry.size);
-        if (result.deflated) await objects.addDeflatedBlob(result.oid, node.entry.size, result.deflated);
-        finish(node, result.oid);
-      }
-    };
-    await Promise.all(Array.from({ length: SMALL_IN_FLIGHT }, feeder));
-  };
-
-  await Promise.all([hashSmall(), streamLarge()]);
-  return { files: done, bytes };
-}
-
-/**
- * Sets `linkTarget` on every fresh regular file whose inode is shared by two or more recorded
- * paths. Entries taken from the last commit keep theirs: any change to a hardlink set (a link
- * added, removed or renamed, content or mode changed) changes the inode's ctime, which every
- * member shares, so either all members of a set are fresh or none is.
- */
-function assignHardlinks(nodes: ScanNode[]): void {
-  const sets = new Map<string, Entry[]>();
-  for (const node of nodes) {
-    if (!node.fresh || node.entry.type !== 'file' || !node.inode) continue;
+  /** Sets the content id of a file, reading each inode once. */
+  private content(node: ScanNode): Promise<void> {
     const key = node.inode;
-    const set = sets.get(key);
-    if (set) set.push(node.entry);
-    else sets.set(key, [node.entry]);
+    let oid = key ? this.byInode.get(key) : undefined;
+    if (!oid) {
+      oid = this.read(node);
+      if (key) this.byInode.set(key, oid);
+    }
+    return oid.then((id) => {
+      node.entry.oid = id;
+    });
   }
-  for (const members of sets.values()) {
-    if (members.length < 2) continue;
-    const first = members.reduce((a, b) => (Buffer.compare(a.path, b.path) <= 0 ? a : b));
-    for (const member of members) member.linkTarget = first.path;
+
+  private read(node: ScanNode): Promise<string> {
+    this.found += 1;
+    this.queued += 1;
+    const size = node.entry.size;
+    const path = Buffer.concat([this.root, Buffer.from('/'), node.entry.path]);
+    const oid =
+      size > STREAM_THRESHOLD
+        ? new Promise<string>((resolve, reject) => {
+            this.large.push({ node, resolve, reject });
+            this.startLarge();
+          })
+        : this.pool.hash(path, size).then(async (result) => {
+            if (result.deflated) await this.objects.addDeflatedBlob(result.oid, size, result.deflated);
+            return result.oid;
+          });
+    return oid.finally(() => {
+      this.queued -= 1;
+      this.done += 1;
+      this.bytes += size;
+      if (this.done % 256 === 0) this.options.onProgress?.({ phase: 'content', done: this.done, total: this.found, bytes: this.bytes });
+      if (this.queued <= MAX_QUEUED_FILES / 2) for (const wake of this.drained.splice(0)) wake();
+    });
   }
-}
 
-type Put = (type: ObjectType, content: Buffer) => Promise<string>;
-
-/**
- * Writes the rootfs tree and meta tree of one directory, children first. The meta tree of a
- * directory without children is omitted (undefined), so empty directories add no meta objects.
- */
-async function writeDir(dir: ScanDir, put: Put, isRoot: boolean): Promise<{ rootfs: string; meta?: string }> {
-  if (dir.reuse) {
-    dir.written = dir.reuse;
-    return { rootfs: dir.reuse.rootfsOid, meta: dir.reuse.metaOid };
-  }
-  const treeEntries: TreeEntry[] = [];
-  const metaEntries: TreeEntry[] = [];
-  const records: { name: Buffer; entry: Entry }[] = [];
-  if (isRoot) records.push({ name: ROOT_RECORD_NAME, entry: dir.entry! });
-
-  for (const child of dir.children) {
-    const name = toTreeName(child.name);
-    const entry = child.entry;
-    records.push({ name: child.name, entry });
-    if (child.dir) {
-      const sub = await writeDir(child.dir, put, false);
-      treeEntries.push({ mode: MODE_TREE, name, oid: sub.rootfs });
-      if (sub.meta) metaEntries.push({ mode: MODE_TREE, name, oid: sub.meta });
-    } else if (entry.type === 'file') {
-      treeEntries.push({ mode: entry.mode & 0o100 ? MODE_EXEC : MODE_FILE, name, oid: entry.oid! });
-    } else if (entry.type === 'symlink') {
-      treeEntries.push({ mode: MODE_SYMLINK, name, oid: entry.oid! });
+  /** Streams large files, a few at a time, so memory stays flat whatever their size. */
+  private startLarge(): void {
+    while (this.largeRunning < LARGE_CONCURRENCY && this.large.length > 0) {
+      const job = this.large.shift()!;
+      this.largeRunning += 1;
+      const path = Buffer.concat([this.root, Buffer.from('/'), job.node.entry.path]);
+      this.objects
+        .writeFileBlob(path, job.node.entry.size, this.options.write)
+        .then(job.resolve, job.reject)
+        .finally(() => {
+          this.largeRunning -= 1;
+          this.startLarge();
+        });
     }
   }
 
-  const rootfs = await put('tree', encodeTree(treeEntries));
-  if (records.length === 0) {
-    dir.written = { rootfsOid: rootfs };
-    return { rootfs };
+  /**
+   * Adds a fresh file to its hardlink set and returns a promise that settles once the set is
+   * complete and every member has its `linkTarget`: the set's first path in byte order. Entries
+   * taken from the last commit keep theirs. Any change to a hardlink set (a link added, removed
+   * or renamed, content or mode changed) changes the inode's ctime, which every member shares.
+   * So either all members of a set are fresh or none is.
+   */
+  private joinSet(node: ScanNode): Promise<void> {
+    const key = node.inode!;
+    let set = this.sets.get(key);
+    if (!set) {
+      let complete = (): void => {};
+      const done = new Promise<void>((resolve) => {
+        complete = resolve;
+      });
+      set = { key, members: [], nlink: node.nlink ?? 0, done, complete };
+      this.sets.set(key, set);
+    }
+    set.members.push(node.entry);
+    if (set.members.length >= set.nlink) this.completeSet(set);
+    return set.done;
   }
-  metaEntries.push({ mode: MODE_FILE, name: META_BLOB_NAME, oid: await put('blob', encodeMeta(records)) });
-  const meta = await put('tree', encodeTree(metaEntries));
-  dir.written = { rootfsOid: rootfs, metaOid: meta };
-  return { rootfs, meta };
+
+  private completeSet(set: HardlinkSet): void {
+    this.sets.delete(set.key);
+    if (set.members.length >= 2) {
+      const first = set.members.reduce((a, b) => (Buffer.compare(a.path, b.path) <= 0 ? a : b));
+      for (const member of set.members) member.linkTarget = first.path;
+    }
+    set.complete();
+  }
+
+  /**
+   * Writes the rootfs tree and meta tree of one directory and drops its children, which are no
+   * longer needed. The meta tree of a directory without children is omitted (undefined), so empty
+   * directories add no meta objects.
+   */
+  private async writeDir(dir: ScanDir): Promise<DirIds> {
+    const treeEntries: TreeEntry[] = [];
+    const metaEntries: TreeEntry[] = [];
+    const records: { name: Buffer; entry: Entry }[] = [];
+    if (dir.path.length === 0) records.push({ name: ROOT_RECORD_NAME, entry: dir.entry! });
+
+    for (const child of dir.children) {
+      const name = toTreeName(child.name);
+      const entry = child.entry;
+      records.push({ name: child.name, entry });
+      if (child.dir) {
+        const sub = await this.idsOf(child.dir);
+        treeEntries.push({ mode: MODE_TREE, name, oid: sub.rootfsOid });
+        if (sub.metaOid) metaEntries.push({ mode: MODE_TREE, name, oid: sub.metaOid });
+      } else if (entry.type === 'file') {
+        treeEntries.push({ mode: entry.mode & 0o100 ? MODE_EXEC : MODE_FILE, name, oid: entry.oid! });
+      } else if (entry.type === 'symlink') {
+        treeEntries.push({ mode: MODE_SYMLINK, name, oid: entry.oid! });
+      }
+    }
+
+    const rootfsOid = await this.put('tree', encodeTree(treeEntries));
+    let ids: DirIds = { rootfsOid };
+    if (records.length > 0) {
+      metaEntries.push({ mode: MODE_FILE, name: META_BLOB_NAME, oid: await this.put('blob', encodeMeta(records)) });
+      ids = { rootfsOid, metaOid: await this.put('tree', encodeTree(metaEntries)) };
+    }
+    dir.written = ids;
+    dir.children = [];
+    return ids;
+  }
 }

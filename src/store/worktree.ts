@@ -2,7 +2,7 @@
 
 import * as fs from 'node:fs';
 import { scanTree, type ScanDir } from '../tree/scan.js';
-import { buildSnapshot, type BuildProgress, type BuiltSnapshot } from './snapshot-write.js';
+import { SnapshotBuilder, type BuildProgress, type BuiltSnapshot } from './snapshot-write.js';
 import { snapshotRoot, type SnapshotDir } from './snapshot-read.js';
 import { StatCache } from './stat-cache.js';
 import type { Store } from './store.js';
@@ -35,15 +35,25 @@ export async function captureWorktree(store: Store, options: CaptureOptions): Pr
   const storeStat = fs.statSync(store.gitdir, { bigint: true });
   const scanStartNs = BigInt(Date.now()) * 1_000_000n;
   const rootBytes = Buffer.from(store.rootfs);
-  const scan = await scanTree(rootBytes, {
-    cache,
-    objects: store.objects,
-    scanStartNs,
-    exclude: [{ dev: storeStat.dev, ino: storeStat.ino }],
-    onWarning: options.onWarning,
-    onProgress: (done) => options.onProgress?.({ phase: 'scan', done }),
-  });
-  const built = await buildSnapshot(store.objects, rootBytes, scan, { write: options.write, onProgress: options.onProgress });
+  // Directories are built while the scan goes on, so their entries can be dropped early.
+  const builder = new SnapshotBuilder(store.objects, rootBytes, { write: options.write, onProgress: options.onProgress });
+  let scan: ScanDir;
+  let built: BuiltSnapshot;
+  try {
+    scan = await scanTree(rootBytes, {
+      cache,
+      objects: store.objects,
+      scanStartNs,
+      exclude: [{ dev: storeStat.dev, ino: storeStat.ino }],
+      onWarning: options.onWarning,
+      onProgress: (done) => options.onProgress?.({ phase: 'scan', done }),
+      onDir: (dir) => builder.addDir(dir),
+    });
+    built = await builder.finish(scan);
+  } catch (error) {
+    await builder.abort();
+    throw error;
+  }
 
   // A dry capture keeps no reference to the scan, which is large for a large tree.
   const saveCache = options.write ? cacheSaver(store, cache, scan, scanStartNs) : async (): Promise<void> => {};

@@ -15,7 +15,7 @@ export interface ScanDir {
   path: Buffer;
   stat: StatInfo;
   entry?: Entry;
-  /** Children sorted bytewise by name; empty when the directory is reused. */
+  /** Children sorted bytewise by name; empty when the directory is reused, and emptied once its trees are written. */
   children: ScanNode[];
   /** Every subdirectory scanned, also when this directory is reused (for the stat cache). */
   subdirs: ScanDir[];
@@ -37,6 +37,8 @@ export interface ScanNode {
   entry: Entry;
   /** "DEV:INO" of a regular file with more than one link; its stat is not kept, to save memory. */
   inode?: string;
+  /** The link count of a file with `inode`. */
+  nlink?: number;
   dir?: ScanDir;
   /** True when the entry was read from the filesystem now, false when it came from the last commit. */
   fresh: boolean;
@@ -53,6 +55,11 @@ export interface ScanOptions {
   exclude?: { dev: bigint; ino: bigint }[];
   onWarning?: (message: string) => void;
   onProgress?: (scanned: number) => void;
+  /**
+   * Called for every directory below the root that is scanned and not reused, once its children
+   * and subdirectories are complete; the scan waits for the returned promise.
+   */
+  onDir?: (dir: ScanDir) => Promise<void>;
 }
 
 interface ScanState {
@@ -185,9 +192,15 @@ async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReus
     const old = valid ? previousEntries?.get(name.toString('latin1')) : undefined;
     const entry = old && old.entry.type === info.type ? old.entry : entryFromStat(root, childPath(path, name), info);
     if (sub) sub.entry = entry;
-    const inode = info.type === 'file' && info.nlink > 1 ? `${info.dev}:${info.ino}` : undefined;
-    dir.children.push({ name, entry, inode, dir: sub, fresh: entry !== old?.entry });
+    const linked = info.type === 'file' && info.nlink > 1;
+    const node: ScanNode = { name, entry, dir: sub, fresh: entry !== old?.entry };
+    if (linked) {
+      node.inode = `${info.dev}:${info.ino}`;
+      node.nlink = info.nlink;
+    }
+    dir.children.push(node);
   }
+  if (path.length > 0) await options.onDir?.(dir);
   return dir;
 }
 
