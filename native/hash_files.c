@@ -50,6 +50,8 @@ typedef struct {
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
+  /* Optional Buffer that deflated data is copied into, so small results need no allocation each. */
+  napi_ref out;
   int mode;
   char *objects_dir;
   HashItem *items;
@@ -288,11 +290,25 @@ static napi_status item_error(napi_env env, const HashItem *item, napi_value *ou
   return napi_set_named_property(env, *out, "message", message_value);
 }
 
-/* Resolves with { oids: Buffer of 20-byte ids, data: (Buffer | null)[], errors: (object | null)[] }. */
+/*
+ * Resolves with { oids: Buffer of 20-byte ids, data: (Uint8Array | null)[], errors: (object | null)[] }.
+ * With an `out` Buffer, deflated data that fits is copied into it and returned as views of it.
+ */
 static napi_status build_reply(napi_env env, HashBatch *batch, napi_value *reply) {
   napi_status status;
-  napi_value oids, data, errors, null_value;
+  napi_value oids, data, errors, null_value, out_buffer = NULL;
   void *oid_bytes = NULL;
+  unsigned char *out_bytes = NULL;
+  size_t out_length = 0, out_used = 0, out_offset = 0;
+  if (batch->out != NULL) {
+    napi_typedarray_type type;
+    size_t length = 0;
+    void *bytes = NULL;
+    if ((status = napi_get_reference_value(env, batch->out, &out_buffer)) != napi_ok) return status;
+    if ((status = napi_get_typedarray_info(env, out_buffer, &type, &length, &bytes, &out_buffer, &out_offset)) != napi_ok) return status;
+    out_bytes = bytes;
+    out_length = length;
+  }
   if ((status = napi_create_object(env, reply)) != napi_ok) return status;
   if ((status = napi_get_null(env, &null_value)) != napi_ok) return status;
   if ((status = napi_create_buffer(env, batch->count * 20, &oid_bytes, &oids)) != napi_ok) return status;
@@ -304,6 +320,13 @@ static napi_status build_reply(napi_env env, HashBatch *batch, napi_value *reply
     napi_value value = null_value, error = null_value;
     if (item->err != 0) {
       if ((status = item_error(env, item, &error)) != napi_ok) return status;
+    } else if (item->data != NULL && out_bytes != NULL && item->data_length <= out_length - out_used) {
+      memcpy(out_bytes + out_used, item->data, item->data_length);
+      status = napi_create_typedarray(env, napi_uint8_array, item->data_length, out_buffer, out_offset + out_used, &value);
+      if (status != napi_ok) return status;
+      out_used += item->data_length;
+      free(item->data);
+      item->data = NULL;
     } else if (item->data != NULL) {
       if ((status = napi_create_buffer_copy(env, item->data_length, item->data, NULL, &value)) != napi_ok) return status;
       free(item->data);
@@ -330,6 +353,7 @@ static void complete(napi_env env, napi_status status, void *data) {
     napi_reject_deferred(env, batch->deferred, error);
   }
   napi_delete_async_work(env, batch->work);
+  if (batch->out != NULL) napi_delete_reference(env, batch->out);
   free_batch(batch);
 }
 
@@ -341,14 +365,15 @@ static napi_value reject_args(napi_env env, HashBatch *batch, const char *messag
 }
 
 /*
- * hashFiles(paths: Buffer[], sizes: number[], mode: 0 | 1 | 2, objectsDir: string): Promise.
+ * hashFiles(paths: Buffer[], sizes: number[], mode: 0 | 1 | 2, objectsDir: string, out?: Buffer): Promise.
  * The sizes are the ones the scan reported; a file of another length yields an ECHANGED error.
+ * The caller must leave `out` alone until the promise settles.
  */
 napi_value snap_hash_files(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value args[4];
+  size_t argc = 5;
+  napi_value args[5];
   if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc < 4) {
-    napi_throw_type_error(env, NULL, "hashFiles(paths, sizes, mode, objectsDir) takes four arguments");
+    napi_throw_type_error(env, NULL, "hashFiles(paths, sizes, mode, objectsDir, out?) takes four or five arguments");
     return NULL;
   }
   HashBatch *batch = calloc(1, sizeof *batch);
@@ -394,12 +419,23 @@ napi_value snap_hash_files(napi_env env, napi_callback_info info) {
     batch->items[i].size = (size_t)size;
   }
 
+  if (argc >= 5) {
+    napi_valuetype type;
+    bool is_buffer = false;
+    if (napi_typeof(env, args[4], &type) != napi_ok) return reject_args(env, batch, "hashFiles: out must be a Buffer");
+    if (type != napi_undefined) {
+      if (napi_is_buffer(env, args[4], &is_buffer) != napi_ok || !is_buffer) return reject_args(env, batch, "hashFiles: out must be a Buffer");
+      if (napi_create_reference(env, args[4], 1, &batch->out) != napi_ok) return reject_args(env, batch, "hashFiles: out cannot be referenced");
+    }
+  }
+
   napi_value promise, name;
   if (napi_create_promise(env, &batch->deferred, &promise) != napi_ok ||
       napi_create_string_utf8(env, "snap:hashFiles", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_async_work(env, NULL, name, execute, complete, batch, &batch->work) != napi_ok ||
       napi_queue_async_work(env, batch->work) != napi_ok) {
-    /* A created promise is left pending here; the thrown error is what the caller sees. */
+    /* A created promise is left pending here; the thrown error is what the caller gets. */
+    if (batch->out != NULL) napi_delete_reference(env, batch->out);
     free_batch(batch);
     napi_throw_error(env, NULL, "snap_native: hashFiles could not queue its work");
     return NULL;

@@ -277,6 +277,21 @@ describe('hashFiles', () => {
     expect(reply.data[0]!.length).toBeLessThan(content.length);
   });
 
+  it('copies deflated data into the out buffer while it has room', async () => {
+    const dir = freshDir('hash-out');
+    const small = Buffer.from('small '.repeat(100));
+    const large = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 31 + (i >> 3)) % 256));
+    fs.writeFileSync(path.join(dir, 'small'), small);
+    fs.writeFileSync(path.join(dir, 'large'), large);
+    const out = Buffer.alloc(256);
+    const reply = await hashFiles([join(dir, 'small'), join(dir, 'large')], [small.length, large.length], 'pack', dir, out);
+    const [first, second] = reply.data;
+    expect(first!.buffer).toBe(out.buffer);
+    expect(zlib.inflateSync(first!)).toEqual(small);
+    expect(second!.buffer).not.toBe(out.buffer);
+    expect(zlib.inflateSync(second!)).toEqual(large);
+  });
+
   it('stores loose objects that git reads back', async () => {
     const repo = freshDir('hash-loose');
     execFileSync('git', ['init', '-q', '--bare', repo]);

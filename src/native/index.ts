@@ -57,7 +57,7 @@ interface Addon {
   makeDevice(path: Buffer, type: 'char' | 'block', mode: number, major: number, minor: number): void;
   makeFifo(path: Buffer, mode: number): void;
   setTimes(path: Buffer, atimeSec: bigint, atimeNsec: number, mtimeSec: bigint, mtimeNsec: number): void;
-  hashFiles(paths: Buffer[], sizes: number[], mode: number, objectsDir: string): Promise<HashFilesReply>;
+  hashFiles(paths: Buffer[], sizes: number[], mode: number, objectsDir: string, out?: Buffer): Promise<HashFilesReply>;
 }
 
 /** What hashFiles does with each file besides hashing it. */
@@ -69,8 +69,11 @@ const HASH_MODES: Record<HashMode, number> = { hash: 0, pack: 1, loose: 2 };
 export interface HashFilesReply {
   /** The 20-byte blob ids, one after another; an item that failed has zeros. */
   oids: Buffer;
-  /** In 'pack' mode, each file's content deflated (zlib format); null otherwise. */
-  data: (Buffer | null)[];
+  /**
+   * In 'pack' mode, each file's content deflated (zlib format): a view of `out` where it fit, else
+   * a Buffer of its own. null in the other modes.
+   */
+  data: (Uint8Array | null)[];
   /** null, or the failure: `code` is an errno name or 'ECHANGED' (the size differed from the one given). */
   errors: ({ code: string; message: string } | null)[];
 }
@@ -144,9 +147,11 @@ export function toStatInfos(table: StatTable, only?: StatInfo['type']): StatInfo
  * also returns the content deflated for a pack entry; in 'loose' mode it stores each object as
  * `objectsDir`/xx/yyyy unless present. A file whose length differs from its size in `sizes` fails
  * with 'ECHANGED'. Failures are per item, in the reply; the promise rejects only on bad arguments.
+ * Deflated data is copied into `out` while it has room, and the caller must not touch `out` until
+ * the promise settles; the views in the reply are valid until `out` is reused.
  */
-export function hashFiles(paths: Buffer[], sizes: number[], mode: HashMode, objectsDir: string): Promise<HashFilesReply> {
-  return loadAddon().hashFiles(paths, sizes, HASH_MODES[mode], objectsDir);
+export function hashFiles(paths: Buffer[], sizes: number[], mode: HashMode, objectsDir: string, out?: Buffer): Promise<HashFilesReply> {
+  return loadAddon().hashFiles(paths, sizes, HASH_MODES[mode], objectsDir, out);
 }
 
 /** Returns the number of entries in a stat table. */

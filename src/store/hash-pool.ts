@@ -19,11 +19,19 @@ interface Job {
  */
 export type PoolMode = HashMode;
 
-/** A file's blob id, and in 'pack' mode its content deflated (zlib, content only). */
+/** A file's blob id. */
 export interface HashResult {
   oid: string;
-  deflated?: Buffer;
 }
+
+/**
+ * Receives a file's content deflated (zlib, content only) in 'pack' mode. It must copy `deflated`
+ * before returning, because the memory is reused for the next batch.
+ */
+export type PackSink = (oid: string, size: number, deflated: Uint8Array) => void;
+
+/** Size of each buffer that a batch's deflated results are copied into. */
+const OUT_BUFFER_SIZE = 1024 * 1024;
 
 /** Files handed to the addon at once: large enough to amortise the call, small enough to balance. */
 const BATCH = 64;
@@ -37,6 +45,8 @@ export class HashPool {
   private readonly queue: Job[] = [];
   private inFlight = 0;
   private scheduled = false;
+  /** Buffers for deflated results, one per batch in flight, reused. */
+  private readonly outBuffers: Buffer[] = [];
 
   /**
    * @param mode What to do with each file. It may change between calls: each batch uses the mode
@@ -45,6 +55,7 @@ export class HashPool {
   constructor(
     private readonly objectsDir: string,
     public mode: PoolMode,
+    private readonly sink?: PackSink,
     private readonly threads = Math.max(1, Math.min(availableParallelism(), 4)),
   ) {}
 
@@ -66,16 +77,23 @@ export class HashPool {
   private dispatch(): void {
     while (this.inFlight < this.threads && this.queue.length > 0) {
       const jobs = this.queue.splice(0, BATCH);
+      const mode = this.mode;
+      const out = mode === 'pack' ? (this.outBuffers.pop() ?? Buffer.allocUnsafe(OUT_BUFFER_SIZE)) : undefined;
       this.inFlight += 1;
       hashFiles(
         jobs.map((job) => job.path),
         jobs.map((job) => job.size),
-        this.mode,
+        mode,
         this.objectsDir,
-      ).then(
-        (reply) => this.finish(jobs, reply),
-        (error: Error) => this.fail(jobs, error),
-      );
+        out,
+      )
+        .then(
+          (reply) => this.finish(jobs, reply),
+          (error: Error) => this.fail(jobs, error),
+        )
+        .finally(() => {
+          if (out) this.outBuffers.push(out);
+        });
     }
   }
 
@@ -83,8 +101,16 @@ export class HashPool {
     this.inFlight -= 1;
     jobs.forEach((job, i) => {
       const error = reply.errors[i];
+      const deflated = reply.data[i];
       if (!error) {
-        job.resolve({ oid: reply.oids.toString('hex', i * 20, i * 20 + 20), deflated: reply.data[i] ?? undefined });
+        const oid = reply.oids.toString('hex', i * 20, i * 20 + 20);
+        try {
+          if (deflated && !this.sink) throw new SnapError('INTERNAL', "a hash pool in 'pack' mode has no pack to add to; this is a bug in snap");
+          if (deflated) this.sink!(oid, job.size, deflated);
+          job.resolve({ oid });
+        } catch (sinkError) {
+          job.reject(sinkError instanceof SnapError ? sinkError : ioError('writing the pack for', job.path, sinkError));
+        }
       } else if (error.code === 'ECHANGED') {
         job.reject(new SnapError('IO', `file '${job.path.toString()}' ${error.message}; retry when it is not being written`));
       } else {

@@ -78,10 +78,13 @@ export class ObjectStore {
     return this.packWriter !== undefined;
   }
 
-  /** Adds an already deflated blob (zlib over the content only) to the pack being written, unless stored. */
-  async addDeflatedBlob(oid: string, size: number, deflated: Buffer): Promise<void> {
+  /**
+   * Adds an already deflated blob (zlib over the content only) to the pack being written, unless
+   * stored. `deflated` is copied before this returns.
+   */
+  addDeflatedBlob(oid: string, size: number, deflated: Uint8Array): void {
     if (this.has(oid)) return;
-    await this.packWriter!.add(oid, 'blob', size, deflated);
+    this.packWriter!.add(oid, 'blob', size, deflated);
   }
 
   private loosePath(oid: string): string {
@@ -105,7 +108,7 @@ export class ObjectStore {
     const oid = hashObject(type, content);
     if (this.has(oid)) return oid;
     if (this.packWriter) {
-      await this.packWriter.add(oid, type, content.length, await deflate(content));
+      this.packWriter.add(oid, type, content.length, await deflate(content));
       return oid;
     }
     const header = Buffer.from(`${type} ${content.length}\0`);

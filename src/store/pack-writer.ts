@@ -2,6 +2,7 @@
 // large commit creates two files instead of one file per object.
 
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
@@ -55,17 +56,19 @@ class WrittenTable {
 /**
  * PackWriter appends deflated objects to a temporary pack file in objects/pack and, on finish,
  * patches the object count, appends the checksum, writes the index, and renames both into
- * place (index last, so readers never see a pack without its index). Not safe for concurrent use.
+ * place (index last, so readers never see a pack without its index). Objects are copied into one
+ * reused buffer that is written out synchronously when full, so adding an object allocates
+ * nothing that the garbage collector must free later. Not safe for concurrent use.
  */
 export class PackWriter {
   private readonly written = new WrittenTable();
   private readonly oids = new Set<string>();
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private readonly buffer = Buffer.allocUnsafe(WRITE_CHUNK);
+  private used = 0;
+  /** Bytes of the pack so far, buffered ones included. */
   private offset = 0;
-  /** Bytes handed to positional writes so far; writes may complete in any order. */
+  /** Bytes already written to the file. */
   private flushed = 0;
-  private readonly writes = new Set<Promise<unknown>>();
 
   private constructor(private readonly packDir: string, private readonly tempPath: string, private readonly handle: fsp.FileHandle) {}
 
@@ -76,7 +79,7 @@ export class PackWriter {
     const tempPath = join(packDir, `tmp_pack_${process.pid}_${Date.now()}`);
     const handle = await fsp.open(tempPath, 'wx+', 0o444);
     const writer = new PackWriter(packDir, tempPath, handle);
-    writer.push(Buffer.from('PACK\0\0\0\x02\0\0\0\0', 'latin1'));
+    writer.append(Buffer.from('PACK\0\0\0\x02\0\0\0\0', 'latin1'));
     return writer;
   }
 
@@ -90,40 +93,41 @@ export class PackWriter {
     return this.oids.has(oid);
   }
 
-  /** Appends an object whose content is already deflated (zlib format, content only). */
-  async add(oid: string, type: ObjectType, size: number, deflated: Buffer): Promise<void> {
+  /**
+   * Appends an object whose content is already deflated (zlib format, content only). `deflated`
+   * is copied before this returns, so the caller may reuse its memory.
+   */
+  add(oid: string, type: ObjectType, size: number, deflated: Uint8Array): void {
     if (this.oids.has(oid)) return;
     const header = packEntryHeader(type, size);
     this.written.push(oid, this.offset, zlib.crc32(deflated, zlib.crc32(header)));
     this.oids.add(oid);
-    this.push(header);
-    this.push(deflated);
-    if (this.pendingBytes >= WRITE_CHUNK) await this.flush();
+    this.append(header);
+    this.append(deflated);
   }
 
-  private push(data: Buffer): void {
-    this.pending.push(data);
-    this.pendingBytes += data.length;
+  private append(data: Uint8Array): void {
+    if (this.used + data.length > this.buffer.length) this.flush();
+    if (data.length > this.buffer.length) {
+      this.writeAt(data, this.flushed);
+      this.flushed += data.length;
+    } else {
+      this.buffer.set(data, this.used);
+      this.used += data.length;
+    }
     this.offset += data.length;
   }
 
-  /**
-   * Writes the buffered bytes at their own position. The position is taken before the first await,
-   * so callers that add objects concurrently never interleave their bytes.
-   */
-  private async flush(): Promise<void> {
-    if (this.pending.length === 0) return;
-    const data = Buffer.concat(this.pending);
-    const position = this.flushed;
-    this.flushed += data.length;
-    this.pending = [];
-    this.pendingBytes = 0;
-    const write = this.handle.write(data, 0, data.length, position);
-    this.writes.add(write);
-    try {
-      await write;
-    } finally {
-      this.writes.delete(write);
+  private flush(): void {
+    if (this.used === 0) return;
+    this.writeAt(this.buffer.subarray(0, this.used), this.flushed);
+    this.flushed += this.used;
+    this.used = 0;
+  }
+
+  private writeAt(data: Uint8Array, position: number): void {
+    for (let done = 0; done < data.length; ) {
+      done += fs.writeSync(this.handle.fd, data, done, data.length - done, position + done);
     }
   }
 
@@ -132,8 +136,7 @@ export class PackWriter {
    * and returns undefined when no object was added.
    */
   async finish(): Promise<string | undefined> {
-    await this.flush();
-    await Promise.all(this.writes);
+    this.flush();
     if (this.written.count === 0) {
       await this.abort();
       return undefined;
@@ -175,8 +178,9 @@ export class PackWriter {
 /** Encodes a version 2 pack index: fan-out table, sorted ids, CRC32s, offsets, checksums. */
 function encodeIndex(written: WrittenTable, packChecksum: Buffer): Buffer {
   const n = written.count;
-  const oidAt = (i: number): Buffer => written.oids.subarray(i * 20, i * 20 + 20);
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => Buffer.compare(oidAt(a), oidAt(b)));
+  // Comparing ranges of the one ids buffer allocates nothing, which matters for 100,000 objects.
+  const ids = written.oids;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => ids.compare(ids, b * 20, b * 20 + 20, a * 20, a * 20 + 20));
   const largeCount = order.filter((i) => written.offsets[i] >= 0x80000000).length;
   const out = Buffer.alloc(8 + 1024 + n * 28 + largeCount * 8 + 40);
   out.write('\xfftOc', 0, 'latin1');

@@ -27,7 +27,7 @@ const LARGE_CONCURRENCY = 2;
  * Files queued for hashing before the scan waits: enough to keep the pool busy, few enough that
  * the entries waiting for their ids stay a small part of a large tree.
  */
-const MAX_QUEUED_FILES = 2048;
+const MAX_QUEUED_FILES = 512;
 
 /** Progress of building a snapshot: files whose content was read, and their bytes. */
 export interface BuildProgress {
@@ -97,7 +97,7 @@ export class SnapshotBuilder {
     private readonly root: Buffer,
     private readonly options: BuildOptions,
   ) {
-    this.pool = new HashPool(objects.objectsDir, options.write ? 'loose' : 'hash');
+    this.pool = new HashPool(objects.objectsDir, options.write ? 'loose' : 'hash', (oid, size, deflated) => objects.addDeflatedBlob(oid, size, deflated));
   }
 
   /**
@@ -216,10 +216,7 @@ export class SnapshotBuilder {
             this.large.push({ node, resolve, reject });
             this.startLarge();
           })
-        : this.pool.hash(path, size).then(async (result) => {
-            if (result.deflated) await this.objects.addDeflatedBlob(result.oid, size, result.deflated);
-            return result.oid;
-          });
+        : this.pool.hash(path, size).then((result) => result.oid);
     return oid.finally(() => {
       this.queued -= 1;
       this.done += 1;
