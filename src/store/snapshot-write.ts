@@ -33,7 +33,7 @@ const MAX_QUEUED_FILES = 512;
 export interface BuildProgress {
   phase: 'content' | 'trees';
   done: number;
-  /** Files found to read so far; it grows while the scan goes on. */
+  /** Files to read in all. Content progress is reported once the scan is over, so it is known. */
   total: number;
   bytes: number;
 }
@@ -91,6 +91,8 @@ export class SnapshotBuilder {
   private found = 0;
   private done = 0;
   private bytes = 0;
+  /** Set by finish: from then on every file to read is known. */
+  private scanned = false;
 
   constructor(
     private readonly objects: ObjectStore,
@@ -119,6 +121,7 @@ export class SnapshotBuilder {
   /** Writes the root directory and the top tree once the scan has returned `scan`. */
   async finish(scan: ScanDir): Promise<BuiltSnapshot> {
     this.throwIfFailed();
+    this.scanned = true;
     // Sets with links outside the rootfs never reach their link count; they are complete now.
     for (const set of this.sets.values()) this.completeSet(set);
     const { rootfsOid, metaOid } = await this.idsOf(scan);
@@ -221,7 +224,7 @@ export class SnapshotBuilder {
       this.queued -= 1;
       this.done += 1;
       this.bytes += size;
-      if (this.done % 256 === 0) this.options.onProgress?.({ phase: 'content', done: this.done, total: this.found, bytes: this.bytes });
+      if (this.scanned && this.done % 256 === 0) this.options.onProgress?.({ phase: 'content', done: this.done, total: this.found, bytes: this.bytes });
       if (this.queued <= MAX_QUEUED_FILES / 2) for (const wake of this.drained.splice(0)) wake();
     });
   }
