@@ -86,6 +86,17 @@ export class StatCache {
     return index.get(name.toString('latin1'));
   }
 
+  /**
+   * Drops what the cache loaded for a directory that has been scanned, so a scan of a large tree
+   * does not keep the old and the new records of every directory at once. The root stays.
+   */
+  forget(dirPath: Buffer): void {
+    if (dirPath.length === 0) return;
+    const key = dirPath.toString('latin1');
+    this.dirs.delete(key);
+    this.childIndex.delete(key);
+  }
+
   /** Reports whether the rootfs directory's own stat is the recorded one. */
   rootUnchanged(stat: StatInfo): boolean {
     return this.rootStat !== undefined && sameStat(this.rootStat, stat);

@@ -137,6 +137,7 @@ async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReus
       state.count += tableCount(table);
       dir.subdirs = [...scannedSubdirs.values()];
       dir.reuse = { rootfsOid: cached.rootfsOid, metaOid: cached.metaOid };
+      options.cache?.forget(path);
       return dir;
     }
   }
@@ -178,6 +179,7 @@ async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReus
 
   if (reusable && cached) {
     dir.reuse = { rootfsOid: cached.rootfsOid, metaOid: cached.metaOid };
+    options.cache?.forget(path);
     return dir;
   }
 
@@ -200,6 +202,7 @@ async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReus
     }
     dir.children.push(node);
   }
+  options.cache?.forget(path);
   if (path.length > 0) await options.onDir?.(dir);
   return dir;
 }
