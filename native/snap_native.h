@@ -1,0 +1,35 @@
+/*
+ * Declarations that snap_native.c shares with the addon's other source files: the stat table and
+ * the helpers for arguments and errors. snap_native.c documents each of them.
+ */
+#ifndef SNAP_NATIVE_H
+#define SNAP_NATIVE_H
+
+#include <dirent.h>
+#include <node_api.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The entries of one directory in flat arrays. "stat tables" in snap_native.c gives the layout. */
+typedef struct {
+  size_t count, capacity;
+  double *numbers;
+  uint64_t *bigints;
+  char *names;
+  size_t names_length, names_capacity;
+} StatTable;
+
+napi_value throw_errno(napi_env env, int err, const char *syscall);
+napi_value throw_napi_failure(napi_env env);
+bool get_args(napi_env env, napi_callback_info info, size_t count, napi_value *args);
+char *path_arg(napi_env env, napi_value value, const char *syscall);
+
+int scan_directory(DIR *dir, StatTable *table, const char **syscall);
+void table_free(StatTable *table);
+napi_value table_to_js(napi_env env, const StatTable *table);
+
+/* scan_many.c */
+napi_value read_dir_tables(napi_env env, napi_callback_info info);
+
+#endif
