@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,12 +26,21 @@
  */
 #define MAX_THREADS 4
 
+/* A view of a stat table owned by JS, whose memory stays put while this call runs. */
+typedef struct {
+  const void *names, *numbers, *bigints;
+  size_t names_length, numbers_length, bigints_length;
+} TableView;
+
 typedef struct {
   char *path;
   bool ok;
   dev_t dev;
   ino_t ino;
   StatTable table;
+  /* The table the caller expects; `same` is set when the table read equals it byte for byte. */
+  bool has_expected, same;
+  TableView expected;
 } DirJob;
 
 typedef struct {
@@ -38,6 +48,16 @@ typedef struct {
   size_t count;
   atomic_size_t next;
 } JobList;
+
+static bool same_bytes(const void *a, size_t a_length, const void *b, size_t b_length) {
+  return a_length == b_length && (a_length == 0 || memcmp(a, b, a_length) == 0);
+}
+
+static bool same_table(const StatTable *table, const TableView *view) {
+  return same_bytes(table->names, table->names_length, view->names, view->names_length) &&
+         same_bytes(table->numbers, table->count * NUMBER_FIELDS * sizeof(double), view->numbers, view->numbers_length) &&
+         same_bytes(table->bigints, table->count * BIGINT_FIELDS * sizeof(uint64_t), view->bigints, view->bigints_length);
+}
 
 /*
  * Reads one directory as readDirStat does, except that a final symlink is not followed
@@ -63,6 +83,7 @@ static void read_job(DirJob *job) {
   closedir(dir);
   job->dev = st.st_dev;
   job->ino = st.st_ino;
+  if (job->ok && job->has_expected) job->same = same_table(&job->table, &job->expected);
 }
 
 static void *run_jobs(void *arg) {
@@ -74,15 +95,23 @@ static void *run_jobs(void *arg) {
   }
 }
 
-/* Returns { names, numbers, bigints, dev, ino } for a job that was read, else null. NULL with an exception pending. */
+/*
+ * Returns { names, numbers, bigints, dev, ino } for a job that was read, with only dev and ino
+ * when the table equals the expected one, and null for a job that failed. Returns NULL with an
+ * exception pending.
+ */
 static napi_value job_to_js(napi_env env, const DirJob *job) {
   napi_value result, dev, ino;
   if (!job->ok) {
     if (napi_get_null(env, &result) != napi_ok) return throw_napi_failure(env);
     return result;
   }
-  result = table_to_js(env, &job->table);
-  if (result == NULL) return NULL;
+  if (job->same) {
+    if (napi_create_object(env, &result) != napi_ok) return throw_napi_failure(env);
+  } else {
+    result = table_to_js(env, &job->table);
+    if (result == NULL) return NULL;
+  }
   if (napi_create_bigint_uint64(env, (uint64_t)job->dev, &dev) != napi_ok ||
       napi_create_bigint_uint64(env, (uint64_t)job->ino, &ino) != napi_ok ||
       napi_set_named_property(env, result, "dev", dev) != napi_ok ||
@@ -91,8 +120,74 @@ static napi_value job_to_js(napi_env env, const DirJob *job) {
   return result;
 }
 
-/* Copies the paths array into jobs. Returns false with an exception pending. */
-static bool fill_jobs(napi_env env, napi_value paths, DirJob *jobs, uint32_t count) {
+static size_t element_size(napi_typedarray_type type) {
+  switch (type) {
+    case napi_int16_array:
+    case napi_uint16_array: return 2;
+    case napi_int32_array:
+    case napi_uint32_array:
+    case napi_float32_array: return 4;
+    case napi_float64_array:
+    case napi_bigint64_array:
+    case napi_biguint64_array: return 8;
+    default: return 1;
+  }
+}
+
+/* Reads the data pointer and byte length of the typed array or Buffer `name` of object. */
+static bool typed_array_property(napi_env env, napi_value object, const char *name, const void **data,
+                                 size_t *length) {
+  napi_value value;
+  bool is_typedarray = false;
+  napi_typedarray_type type;
+  size_t element_count = 0;
+  void *pointer = NULL;
+  if (napi_get_named_property(env, object, name, &value) != napi_ok ||
+      napi_is_typedarray(env, value, &is_typedarray) != napi_ok) {
+    throw_napi_failure(env);
+    return false;
+  }
+  if (!is_typedarray) {
+    char message[100];
+    snprintf(message, sizeof message, "expected.%s must be a typed array", name);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
+    return false;
+  }
+  if (napi_get_typedarray_info(env, value, &type, &element_count, &pointer, NULL, NULL) != napi_ok) {
+    throw_napi_failure(env);
+    return false;
+  }
+  *data = pointer;
+  *length = element_count * element_size(type);
+  return true;
+}
+
+/* Reads expected[i] (undefined or a stat table) into job. Returns false with an exception pending. */
+static bool expected_arg(napi_env env, napi_value expected, uint32_t i, DirJob *job) {
+  napi_value table;
+  napi_valuetype type;
+  if (napi_get_element(env, expected, i, &table) != napi_ok || napi_typeof(env, table, &type) != napi_ok) {
+    throw_napi_failure(env);
+    return false;
+  }
+  if (type == napi_undefined) return true;
+  TableView *view = &job->expected;
+  job->has_expected = typed_array_property(env, table, "names", &view->names, &view->names_length) &&
+                      typed_array_property(env, table, "numbers", &view->numbers, &view->numbers_length) &&
+                      typed_array_property(env, table, "bigints", &view->bigints, &view->bigints_length);
+  return job->has_expected;
+}
+
+/*
+ * Copies the paths array into jobs, with the expected tables when `expected` is an array.
+ * Returns false with an exception pending.
+ */
+static bool fill_jobs(napi_env env, napi_value paths, napi_value expected, DirJob *jobs, uint32_t count) {
+  bool has_expected = false;
+  if (napi_is_array(env, expected, &has_expected) != napi_ok) {
+    throw_napi_failure(env);
+    return false;
+  }
   for (uint32_t i = 0; i < count; i++) {
     napi_value path;
     if (napi_get_element(env, paths, i, &path) != napi_ok) {
@@ -101,6 +196,7 @@ static bool fill_jobs(napi_env env, napi_value paths, DirJob *jobs, uint32_t cou
     }
     jobs[i].path = path_arg(env, path, "open");
     if (jobs[i].path == NULL) return false;
+    if (has_expected && !expected_arg(env, expected, i, &jobs[i])) return false;
   }
   return true;
 }
@@ -122,13 +218,14 @@ static void run_all(DirJob *jobs, size_t count) {
 }
 
 /*
- * readDirTables(paths: Buffer[]): for each path, the stat table that readDirStat returns plus the
- * directory's own `dev` and `ino` (bigints). The result is null for a path that could not be read,
- * a symlink included. Entries are in readdir order.
+ * readDirTables(paths: Buffer[], expected?: (StatTable | undefined)[]): for each path, the stat
+ * table that readDirStat returns plus the directory's own `dev` and `ino` (bigints). When the table
+ * equals expected[i] byte for byte, the result has only `dev` and `ino`. The result is null for a
+ * path that could not be read, a symlink included. Entries are in readdir order.
  */
 napi_value read_dir_tables(napi_env env, napi_callback_info info) {
-  napi_value args[1];
-  if (!get_args(env, info, 1, args)) return NULL;
+  napi_value args[2];
+  if (!get_args(env, info, 2, args)) return NULL;
   bool is_array = false;
   uint32_t count = 0;
   if (napi_is_array(env, args[0], &is_array) != napi_ok || !is_array) {
@@ -140,7 +237,7 @@ napi_value read_dir_tables(napi_env env, napi_callback_info info) {
   DirJob *jobs = calloc(count > 0 ? count : 1, sizeof *jobs);
   if (jobs == NULL) return throw_errno(env, ENOMEM, "malloc");
   napi_value result = NULL;
-  if (fill_jobs(env, args[0], jobs, count)) {
+  if (fill_jobs(env, args[0], args[1], jobs, count)) {
     run_all(jobs, count);
     if (napi_create_array_with_length(env, count, &result) != napi_ok) result = throw_napi_failure(env);
   }

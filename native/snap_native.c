@@ -236,17 +236,14 @@ static bool seconds_arg(napi_env env, napi_value value, const char *arg_name, in
  * less than either.
  *
  *   names    Buffer, the name bytes of all entries one after another
- *   numbers  Float64Array, NUMBER_FIELDS per entry (F_* below)
- *   bigints  BigUint64Array, BIGINT_FIELDS per entry (B_* below). The times are int64 nanoseconds
- *            since the epoch, stored as two's complement. When the nanosecond count does not fit
+ *   numbers  Float64Array, NUMBER_FIELDS per entry (F_* in snap_native.h)
+ *   bigints  BigUint64Array, BIGINT_FIELDS per entry (B_* in snap_native.h). The times are int64
+ *            nanoseconds since the epoch, stored as two's complement. When the nanosecond count does not fit
  *            in 64 bits (before 1677 or after 2262), the entry's F_WIDE bit for that time is set,
  *            the slot contains tv_sec instead, and F_MTIME_NSEC or F_CTIME_NSEC contains tv_nsec.
  *
- * The F_* and B_* indexes and the type codes must match src/native/index.ts.
+ * The F_* and B_* indexes (in snap_native.h) and the type codes must match src/native/index.ts.
  */
-enum { F_TYPE, F_MODE, F_UID, F_GID, F_SIZE, F_NLINK, F_RDEV_MAJOR, F_RDEV_MINOR, F_NAME_END,
-       F_WIDE, F_MTIME_NSEC, F_CTIME_NSEC, NUMBER_FIELDS };
-enum { B_DEV, B_INO, B_MTIME, B_CTIME, BIGINT_FIELDS };
 enum { WIDE_MTIME = 1, WIDE_CTIME = 2 };
 enum { T_FILE, T_DIR, T_SYMLINK, T_CHAR, T_BLOCK, T_FIFO, T_SOCKET };
 

@@ -20,6 +20,11 @@ typedef struct {
   size_t names_length, names_capacity;
 } StatTable;
 
+/* The fields of each entry, which snap_native.c defines under "stat tables". */
+enum { F_TYPE, F_MODE, F_UID, F_GID, F_SIZE, F_NLINK, F_RDEV_MAJOR, F_RDEV_MINOR, F_NAME_END,
+       F_WIDE, F_MTIME_NSEC, F_CTIME_NSEC, NUMBER_FIELDS };
+enum { B_DEV, B_INO, B_MTIME, B_CTIME, BIGINT_FIELDS };
+
 napi_value throw_errno(napi_env env, int err, const char *syscall);
 napi_value throw_napi_failure(napi_env env);
 bool get_args(napi_env env, napi_callback_info info, size_t count, napi_value *args);

@@ -20,6 +20,7 @@ import {
   setXattr,
   toStatInfos,
   type StatInfo,
+  type StatTable,
 } from '../src/native/index.js';
 
 const ADDON_FILE = path.resolve(import.meta.dirname, '../native/build/Release/snap_native.node');
@@ -230,9 +231,9 @@ describe('readDirTables', () => {
     expect(tables).toHaveLength(dirs.length);
     dirs.forEach((dir, i) => {
       const expected = readDirTable(Buffer.from(dir));
-      expect(tables[i]?.names).toEqual(expected.names);
-      expect(tables[i]?.numbers).toEqual(expected.numbers);
-      expect(tables[i]?.bigints).toEqual(expected.bigints);
+      expect(tables[i]?.table.names).toEqual(expected.names);
+      expect(tables[i]?.table.numbers).toEqual(expected.numbers);
+      expect(tables[i]?.table.bigints).toEqual(expected.bigints);
     });
   });
 
@@ -247,10 +248,28 @@ describe('readDirTables', () => {
   });
 
   it('lists every entry of a directory', () => {
-    const [table] = readDirTables([Buffer.from(dirs[5])]);
+    const [read] = readDirTables([Buffer.from(dirs[5])]);
 
-    const names = toStatInfos(table!).map((info) => info.name.toString()).sort();
+    const names = toStatInfos(read!.table).map((info) => info.name.toString()).sort();
     expect(names).toEqual(fs.readdirSync(dirs[5]).sort());
+  });
+
+  it('returns an expected table that is equal', () => {
+    const expected = [readDirTable(Buffer.from(dirs[6])), undefined, readDirTable(Buffer.from(dirs[8]))];
+    fs.writeFileSync(path.join(dirs[8], 'added'), '');
+
+    const tables = readDirTables([6, 7, 8].map((i) => Buffer.from(dirs[i])), expected);
+
+    expect(tables[0]?.table).toBe(expected[0]);
+    expect(tables[1]?.table.numbers).toEqual(readDirTable(Buffer.from(dirs[7])).numbers);
+    expect(tables[2]?.table).not.toBe(expected[2]);
+    expect(tables[2]?.table.names).toEqual(readDirTable(Buffer.from(dirs[8])).names);
+  });
+
+  it('rejects an expected table without typed arrays', () => {
+    const expected = [{ names: Buffer.alloc(0), numbers: [], bigints: [] }] as unknown as StatTable[];
+
+    expect(() => readDirTables([Buffer.from(dirs[1])], expected)).toThrow(TypeError);
   });
 
   it.each([

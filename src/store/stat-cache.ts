@@ -35,6 +35,7 @@ export interface CachedDir {
  * stat in the same readdir order. A reordered but otherwise equal directory counts as changed.
  */
 export function sameTable(a: StatTable, b: StatTable): boolean {
+  if (a === b) return true;
   return a.numbers.length === b.numbers.length && a.names.equals(b.names) &&
     bytesOf(a.numbers).equals(bytesOf(b.numbers)) && bytesOf(a.bigints).equals(bytesOf(b.bigints));
 }
@@ -68,9 +69,9 @@ export class StatCache {
   /** Number of children answered from the cache since it was loaded. */
   hits = 0;
 
-  /** Returns the paths of every directory the cache has, as Buffers relative to the rootfs. */
-  dirPaths(): Buffer[] {
-    return [...this.dirs.keys()].map((key) => Buffer.from(key, 'latin1'));
+  /** Returns every directory the cache has, with its path relative to the rootfs. */
+  allDirs(): { path: Buffer; dir: CachedDir }[] {
+    return [...this.dirs].map(([key, dir]) => ({ path: Buffer.from(key, 'latin1'), dir }));
   }
 
   /** Returns what the cache has of a directory, if anything. */

@@ -106,10 +106,10 @@ export async function scanTree(root: Buffer, options: ScanOptions): Promise<Scan
 function readAhead(root: Buffer, cache: StatCache | undefined): Map<string, DirTable> {
   const tables = new Map<string, DirTable>();
   if (!cache) return tables;
-  const paths = cache.dirPaths();
-  const read = readDirTables(paths.map((path) => absolute(root, path)));
+  const dirs = cache.allDirs();
+  const read = readDirTables(dirs.map(({ path }) => absolute(root, path)), dirs.map(({ dir }) => dir.table));
   read.forEach((table, i) => {
-    if (table) tables.set(paths[i].toString('latin1'), table);
+    if (table) tables.set(dirs[i].path.toString('latin1'), table);
   });
   return tables;
 }
@@ -123,7 +123,7 @@ function dirTable(state: ScanState, path: Buffer, stat: StatInfo): StatTable {
   const early = state.readAhead.get(key);
   if (early) {
     state.readAhead.delete(key);
-    if (early.dev === stat.dev && early.ino === stat.ino) return { names: early.names, numbers: early.numbers, bigints: early.bigints };
+    if (early.dev === stat.dev && early.ino === stat.ino) return early.table;
   }
   const abs = absolute(state.root, path);
   try {
