@@ -1,7 +1,6 @@
 // snap export REV -o FILE
 
 import type { Command } from 'commander';
-import { exportSnapshot } from '../../api/export.js';
 import type { Compression } from '../../oci/layer.js';
 import { commonOptions } from '../context.js';
 import { clearProgress } from '../output.js';
@@ -20,6 +19,7 @@ export function register(program: Command): void {
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExamples:\n  snap export main~3 -o base.tar\n  snap export HEAD -o rootfs.tar.zst')
     .action(async (revision: string, options: { output: string; gzip?: boolean; zstd?: boolean; json?: boolean }, command: Command) => {
+      const { exportSnapshot } = await import('../../api/export.js');
       const compression: Compression | undefined = options.zstd ? 'zstd' : options.gzip ? 'gzip' : undefined;
       const result = await exportSnapshot({ ...commonOptions(command), revision, compression, output: layerOutput(options.output) });
       clearProgress();
