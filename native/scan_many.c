@@ -84,6 +84,11 @@ static void read_job(DirJob *job) {
   job->dev = st.st_dev;
   job->ino = st.st_ino;
   if (job->ok && job->has_expected) job->same = same_table(&job->table, &job->expected);
+  /* An equal table is never converted, so its memory can go now rather than after every read. */
+  if (job->same) {
+    table_free(&job->table);
+    memset(&job->table, 0, sizeof job->table);
+  }
 }
 
 static void *run_jobs(void *arg) {
