@@ -3,6 +3,7 @@
 // child whose stat is unchanged and reuses a whole subtree whose tables are all unchanged, so only
 // changed files are read again (as Git's index does).
 
+import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { toStatInfos, type StatInfo, type StatTable } from '../native/index.js';
@@ -113,7 +114,8 @@ export class StatCache {
     const cache = new StatCache();
     let raw: Buffer;
     try {
-      raw = await fsp.readFile(join(gitdir, CACHE_FILE));
+      // One synchronous read: fsp.readFile reads in 512 KiB chunks, each a thread-pool round trip.
+      raw = fs.readFileSync(join(gitdir, CACHE_FILE));
     } catch {
       return cache;
     }
