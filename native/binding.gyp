@@ -2,9 +2,10 @@
   "targets": [
     {
       "target_name": "snap_native",
-      "sources": ["snap_native.c", "hash_files.c"],
+      "sources": ["snap_native.c", "hash_files.c", "scan_many.c"],
       "defines": ["NAPI_VERSION=8"],
-      "cflags": ["-std=gnu11", "-Wall", "-Wextra"]
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-pthread"],
+      "ldflags": ["-pthread"]
     }
   ]
 }

@@ -5,6 +5,8 @@
  *   readDirStat, lstatPath               readdir + fstatat / lstat, with nanosecond times and the
  *                                        major and minor numbers of device nodes, returned as a
  *                                        stat table (see "stat tables" below)
+ *   readDirTables                        readDirStat of many directories at once on a few threads
+ *                                        (scan_many.c)
  *   listXattrs, setXattr, removeXattr    llistxattr, lgetxattr, lsetxattr, lremovexattr: the
  *                                        attributes of the path itself, never of a symlink's target
  *   makeDevice, makeFifo                 mknod with makedev, mkfifo
@@ -70,7 +72,7 @@ const char *snap_errno_code(int err) {
 }
 
 /* Throws a Node-style system error for errno value err from syscall. Always returns NULL. */
-static napi_value throw_errno(napi_env env, int err, const char *syscall) {
+napi_value throw_errno(napi_env env, int err, const char *syscall) {
   const char *code = snap_errno_code(err);
   char message[256];
   int prefix = snprintf(message, sizeof message, "%s: ", code);
@@ -94,7 +96,7 @@ static napi_value throw_errno(napi_env env, int err, const char *syscall) {
 }
 
 /* Throws for a failed Node-API call, unless that call left an exception pending. Returns NULL. */
-static napi_value throw_napi_failure(napi_env env) {
+napi_value throw_napi_failure(napi_env env) {
   /* Read the error first, because every Node-API call, napi_is_exception_pending too, resets it. */
   const napi_extended_error_info *info = NULL;
   char message[200];
@@ -111,7 +113,7 @@ static napi_value throw_napi_failure(napi_env env) {
 /* ---------- arguments ---------- */
 
 /* Fills args with the first count arguments, setting missing ones to undefined. */
-static bool get_args(napi_env env, napi_callback_info info, size_t count, napi_value *args) {
+bool get_args(napi_env env, napi_callback_info info, size_t count, napi_value *args) {
   size_t given = count;
   if (napi_get_cb_info(env, info, &given, args, NULL, NULL) != napi_ok) {
     throw_napi_failure(env);
@@ -125,7 +127,7 @@ static bool get_args(napi_env env, napi_callback_info info, size_t count, napi_v
  * NULL with an exception pending if the value is not a Buffer, or (EINVAL from syscall) if it
  * contains a NUL byte, which no path can.
  */
-static char *path_arg(napi_env env, napi_value value, const char *syscall) {
+char *path_arg(napi_env env, napi_value value, const char *syscall) {
   bool is_buffer = false;
   if (napi_is_buffer(env, value, &is_buffer) != napi_ok || !is_buffer) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "path must be a Buffer");
@@ -235,27 +237,16 @@ static bool seconds_arg(napi_env env, napi_value value, const char *arg_name, in
  * less than either.
  *
  *   names    Buffer, the name bytes of all entries one after another
- *   numbers  Float64Array, NUMBER_FIELDS per entry (F_* below)
- *   bigints  BigUint64Array, BIGINT_FIELDS per entry (B_* below). The times are int64 nanoseconds
- *            since the epoch, stored as two's complement. When the nanosecond count does not fit
+ *   numbers  Float64Array, NUMBER_FIELDS per entry (F_* in snap_native.h)
+ *   bigints  BigUint64Array, BIGINT_FIELDS per entry (B_* in snap_native.h). The times are int64
+ *            nanoseconds since the epoch, stored as two's complement. When the nanosecond count does not fit
  *            in 64 bits (before 1677 or after 2262), the entry's F_WIDE bit for that time is set,
  *            the slot contains tv_sec instead, and F_MTIME_NSEC or F_CTIME_NSEC contains tv_nsec.
  *
- * The F_* and B_* indexes and the type codes must match src/native/index.ts.
+ * The F_* and B_* indexes (in snap_native.h) and the type codes must match src/native/index.ts.
  */
-enum { F_TYPE, F_MODE, F_UID, F_GID, F_SIZE, F_NLINK, F_RDEV_MAJOR, F_RDEV_MINOR, F_NAME_END,
-       F_WIDE, F_MTIME_NSEC, F_CTIME_NSEC, NUMBER_FIELDS };
-enum { B_DEV, B_INO, B_MTIME, B_CTIME, BIGINT_FIELDS };
 enum { WIDE_MTIME = 1, WIDE_CTIME = 2 };
 enum { T_FILE, T_DIR, T_SYMLINK, T_CHAR, T_BLOCK, T_FIFO, T_SOCKET };
-
-typedef struct {
-  size_t count, capacity;
-  double *numbers;
-  uint64_t *bigints;
-  char *names;
-  size_t names_length, names_capacity;
-} StatTable;
 
 static int file_type(mode_t mode) {
   switch (mode & S_IFMT) {
@@ -332,7 +323,7 @@ static int table_append(StatTable *table, const char *name, size_t name_length, 
   return 0;
 }
 
-static void table_free(StatTable *table) {
+void table_free(StatTable *table) {
   free(table->numbers);
   free(table->bigints);
   free(table->names);
@@ -350,7 +341,7 @@ static napi_status copy_typed_array(napi_env env, napi_typedarray_type type, con
 }
 
 /* Returns { names, numbers, bigints } for table, or NULL with an exception pending. */
-static napi_value table_to_js(napi_env env, const StatTable *table) {
+napi_value table_to_js(napi_env env, const StatTable *table) {
   napi_value result, names, numbers, bigints;
   if (napi_create_object(env, &result) != napi_ok ||
       napi_create_buffer_copy(env, table->names_length, table->names_length > 0 ? table->names : "",
@@ -373,7 +364,7 @@ static napi_value table_to_js(napi_env env, const StatTable *table) {
  * relative to it. An entry removed between readdir and fstatat (ENOENT) is left out, as if readdir
  * had not returned it. Returns 0 or an errno value, with the failed call in *syscall.
  */
-static int scan_directory(DIR *dir, StatTable *table, const char **syscall) {
+int scan_directory(DIR *dir, StatTable *table, const char **syscall) {
   for (;;) {
     errno = 0;
     struct dirent *entry = readdir(dir);
@@ -756,6 +747,7 @@ NAPI_MODULE_INIT() {
       {"makeFifo", NULL, make_fifo, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setTimes", NULL, set_times, NULL, NULL, NULL, napi_enumerable, NULL},
       {"hashFiles", NULL, snap_hash_files, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"readDirTables", NULL, read_dir_tables, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions) != napi_ok)
     return throw_napi_failure(env);

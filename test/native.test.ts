@@ -15,10 +15,14 @@ import {
   makeDevice,
   makeFifo,
   readDirStat,
+  readDirTable,
+  readDirTables,
   removeXattr,
   setTimes,
   setXattr,
+  toStatInfos,
   type StatInfo,
+  type StatTable,
 } from '../src/native/index.js';
 
 const ADDON_FILE = path.resolve(import.meta.dirname, '../native/build/Release/snap_native.node');
@@ -204,6 +208,90 @@ describe('readDirStat', () => {
     const error = thrown(() => readDirStat(join(dir, 'file')));
     expect(error.code).toBe('ENOTDIR');
     expect(error.syscall).toBe('open');
+  });
+});
+
+describe('readDirTables', () => {
+  let base: string;
+  let dirs: string[];
+
+  beforeAll(() => {
+    base = freshDir('many');
+    dirs = [];
+    for (let i = 0; i < 40; i++) {
+      const dir = path.join(base, `d${i}`);
+      fs.mkdirSync(dir);
+      for (let j = 0; j < i * 3; j++) fs.writeFileSync(path.join(dir, `f${j}`), 'x'.repeat(j));
+      dirs.push(dir);
+    }
+    fs.symlinkSync('d1', path.join(base, 'link'));
+  });
+
+  it('returns what readDirTable returns for each directory', () => {
+    const tables = readDirTables(dirs.map((dir) => Buffer.from(dir)));
+
+    expect(tables).toHaveLength(dirs.length);
+    dirs.forEach((dir, i) => {
+      const expected = readDirTable(Buffer.from(dir));
+      expect(tables[i]?.table.names).toEqual(expected.names);
+      expect(tables[i]?.table.numbers).toEqual(expected.numbers);
+      expect(tables[i]?.table.bigints).toEqual(expected.bigints);
+    });
+  });
+
+  it('reports the device and inode of each directory', () => {
+    const tables = readDirTables(dirs.map((dir) => Buffer.from(dir)));
+
+    dirs.forEach((dir, i) => {
+      const stat = fs.lstatSync(dir, { bigint: true });
+      expect(tables[i]?.dev).toBe(stat.dev);
+      expect(tables[i]?.ino).toBe(stat.ino);
+    });
+  });
+
+  it('lists every entry of a directory', () => {
+    const [read] = readDirTables([Buffer.from(dirs[5])]);
+
+    const names = toStatInfos(read!.table).map((info) => info.name.toString()).sort();
+    expect(names).toEqual(fs.readdirSync(dirs[5]).sort());
+  });
+
+  it('returns an expected table that is equal', () => {
+    const expected = [readDirTable(Buffer.from(dirs[6])), undefined, readDirTable(Buffer.from(dirs[8]))];
+    fs.writeFileSync(path.join(dirs[8], 'added'), '');
+
+    const tables = readDirTables([6, 7, 8].map((i) => Buffer.from(dirs[i])), expected);
+
+    expect(tables[0]?.table).toBe(expected[0]);
+    expect(tables[1]?.table.numbers).toEqual(readDirTable(Buffer.from(dirs[7])).numbers);
+    expect(tables[2]?.table).not.toBe(expected[2]);
+    expect(tables[2]?.table.names).toEqual(readDirTable(Buffer.from(dirs[8])).names);
+  });
+
+  it('rejects an expected table without typed arrays', () => {
+    const expected = [{ names: Buffer.alloc(0), numbers: [], bigints: [] }] as unknown as StatTable[];
+
+    expect(() => readDirTables([Buffer.from(dirs[1])], expected)).toThrow(TypeError);
+  });
+
+  it.each([
+    ['a missing path', 'missing'],
+    ['a file', 'd3/f1'],
+    ['a symlink to a directory', 'link'],
+  ])('returns undefined for %s', (_what, name) => {
+    const tables = readDirTables([Buffer.from(dirs[2]), join(base, name), Buffer.from(dirs[4])]);
+
+    expect(tables[0]).toBeDefined();
+    expect(tables[1]).toBeUndefined();
+    expect(tables[2]).toBeDefined();
+  });
+
+  it('returns [] for no paths', () => {
+    expect(readDirTables([])).toEqual([]);
+  });
+
+  it('rejects a path that is not a Buffer', () => {
+    expect(() => readDirTables(['/tmp' as unknown as Buffer])).toThrow(TypeError);
   });
 });
 

@@ -98,3 +98,70 @@ describe('stat cache', () => {
     expect(repo.git(['hash-object', join(repo.rootfs, 'big')]).trim()).toBe(stored);
   });
 });
+
+describe('stat cache file', () => {
+  let repo: Repo;
+
+  beforeAll(async () => {
+    repo = await Repo.createInProcess({
+      spec: {
+        'etc/a': file('alpha\n', { mtime: T }),
+        'usr/lib/b': file('bravo\n', { mtime: T }),
+        c: file('charlie\n', { mtime: T }),
+      },
+    });
+    await sleep(RACY_WAIT_MS);
+    repo.ok(['commit', '-m', 'fill the cache']);
+  });
+
+  afterAll(() => repo?.remove());
+
+  it.each([
+    ['cut short', (raw: Buffer) => raw.subarray(0, raw.length - 9)],
+    ['cut inside its header', (raw: Buffer) => raw.subarray(0, 20)],
+    ['of another format', (raw: Buffer) => Buffer.concat([Buffer.from('junk'), raw])],
+  ])('is ignored when %s', async (_what, damage) => {
+    const index = join(repo.gitdir, 'snap-index');
+    const saved = fs.readFileSync(index);
+    fs.writeFileSync(index, damage(saved));
+
+    const changes = JSON.parse(repo.ok(['status', '--json'])).changes as unknown[];
+    const read = await filesReadByStatus(repo);
+    fs.writeFileSync(index, saved);
+
+    expect(changes).toEqual([]);
+    expect(read).toBe(3);
+    expect(await filesReadByStatus(repo)).toBe(0);
+  });
+
+  it('catches a file added to a cached directory', async () => {
+    fs.writeFileSync(join(repo.rootfs, 'usr/lib/new'), 'new\n');
+
+    const changes = JSON.parse(repo.ok(['status', '--json'])).changes as { status: string; path: string }[];
+    fs.rmSync(join(repo.rootfs, 'usr/lib/new'));
+
+    // The directory's mtime changed with the new entry, hence its metadata change.
+    expect(changes.map((change) => [change.status, change.path])).toEqual([
+      ['m', 'usr/lib'],
+      ['A', 'usr/lib/new'],
+    ]);
+  });
+
+  it('catches a cached directory replaced by a symlink to a directory', async () => {
+    fs.renameSync(join(repo.rootfs, 'usr/lib'), join(repo.rootfs, 'lib-moved'));
+    fs.symlinkSync('../lib-moved', join(repo.rootfs, 'usr/lib'));
+
+    const changes = JSON.parse(repo.ok(['status', '--json'])).changes as { status: string; path: string }[];
+    fs.rmSync(join(repo.rootfs, 'usr/lib'));
+    fs.renameSync(join(repo.rootfs, 'lib-moved'), join(repo.rootfs, 'usr/lib'));
+
+    expect(changes.map((change) => [change.status, change.path])).toEqual([
+      ['m', ''],
+      ['A', 'lib-moved'],
+      ['A', 'lib-moved/b'],
+      ['m', 'usr'],
+      ['T', 'usr/lib'],
+      ['D', 'usr/lib/b'],
+    ]);
+  });
+});

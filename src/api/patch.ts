@@ -3,7 +3,6 @@
 // named so that it can be shown as "old X / new X" lines.
 
 import { promises as fsp } from 'node:fs';
-import { structuredPatch } from 'diff';
 import { ioError } from '../errors.js';
 import { diffSnapshots, type Change } from '../store/diff.js';
 import type { Store } from '../store/store.js';
@@ -128,7 +127,7 @@ export async function makePatch(change: Change, read: ContentReader, options: Pa
     patch.content = { kind: 'binary', oldSize: before.length, newSize: after.length };
     return patch;
   }
-  patch.content = { kind: 'text', hunks: textHunks(before, after, options.context ?? 3) };
+  patch.content = { kind: 'text', hunks: await textHunks(before, after, options.context ?? 3) };
   return patch;
 }
 
@@ -136,7 +135,9 @@ export async function makePatch(change: Change, read: ContentReader, options: Pa
  * Diffs two texts line by line. Bytes are carried through latin1 so that any byte survives. A diff
  * that takes too long becomes one hunk that removes every old line and adds every new one.
  */
-export function textHunks(before: Buffer, after: Buffer, context: number): Hunk[] {
+export async function textHunks(before: Buffer, after: Buffer, context: number): Promise<Hunk[]> {
+  // Loaded here only: the diff package is 19 modules that status and commit never use.
+  const { structuredPatch } = await import('diff');
   const a = before.toString('latin1');
   const b = after.toString('latin1');
   const result = structuredPatch('', '', a, b, undefined, undefined, { context, timeout: DIFF_TIMEOUT_MS });

@@ -50,6 +50,7 @@ const NS_PER_SECOND = 1_000_000_000n;
 /** The functions of native/snap_native.c as the addon exports them. */
 interface Addon {
   readDirStat(dir: Buffer): StatTable;
+  readDirTables(dirs: Buffer[], expected?: (StatTable | undefined)[]): ((Partial<StatTable> & { dev: bigint; ino: bigint }) | null)[];
   lstatPath(path: Buffer): StatTable;
   listXattrs(path: Buffer): { name: string; value: Buffer }[];
   setXattr(path: Buffer, name: string, value: Buffer): void;
@@ -199,6 +200,29 @@ export function readDirStat(dir: Buffer): StatInfo[] {
  */
 export function readDirTable(dir: Buffer): StatTable {
   return loadAddon().readDirStat(dir);
+}
+
+/** A directory's stat table with the device and inode of the directory that was read. */
+export interface DirTable {
+  table: StatTable;
+  dev: bigint;
+  ino: bigint;
+}
+
+/**
+ * Reads many directories as readDirTable does, in one native call that spreads the reads over a
+ * few threads. Unlike readDirTable, a symlink is never followed as the last path component. Each
+ * result is the directory's table with its own device and inode, or undefined when it could not
+ * be read (for whatever reason: call readDirTable on that path to get the error). When a table
+ * read equals expected[i] byte for byte, the result's table is that same expected[i] object,
+ * which saves copying it out of native memory.
+ */
+export function readDirTables(dirs: Buffer[], expected?: (StatTable | undefined)[]): (DirTable | undefined)[] {
+  return loadAddon().readDirTables(dirs, expected).map((read, i) => {
+    if (!read) return undefined;
+    const table = read.names ? { names: read.names, numbers: read.numbers!, bigints: read.bigints! } : expected![i]!;
+    return { table, dev: read.dev, ino: read.ino };
+  });
 }
 
 /** Returns lstat of one path, never following a final symlink. Its name is a copy of path. */

@@ -3,14 +3,14 @@
 // child whose stat is unchanged and reuses a whole subtree whose tables are all unchanged, so only
 // changed files are read again (as Git's index does).
 
-import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import * as v8 from 'node:v8';
 import { toStatInfos, type StatInfo, type StatTable } from '../native/index.js';
+import { decodeCache, encodeCache } from './stat-cache-file.js';
 
 const CACHE_FILE = 'snap-index';
-const CACHE_VERSION = 2;
+const CACHE_VERSION = 3;
 
 /**
  * A path whose ctime or mtime is this close to the start of the scan that recorded it, or later,
@@ -24,8 +24,6 @@ const COARSE_RACY_WINDOW_NS = 1_000_000_000n;
 
 /** What the cache keeps of one directory. */
 export interface CachedDir {
-  /** sha1 over the directory's stat table; equal fingerprints mean every child stat is equal. */
-  fingerprint: string;
   table: StatTable;
   /** Children whose stat was too recent to trust (see RACY_WINDOW_NS). */
   racy: string[];
@@ -33,13 +31,18 @@ export interface CachedDir {
   metaOid?: string;
 }
 
-/** Computes the fingerprint of a stat table. */
-export function fingerprintOf(table: StatTable): string {
-  return createHash('sha1')
-    .update(table.names)
-    .update(new Uint8Array(table.numbers.buffer, table.numbers.byteOffset, table.numbers.byteLength))
-    .update(new Uint8Array(table.bigints.buffer, table.bigints.byteOffset, table.bigints.byteLength))
-    .digest('hex');
+/**
+ * Reports whether two stat tables are equal byte for byte, so every child has the same name and
+ * stat in the same readdir order. A reordered but otherwise equal directory counts as changed.
+ */
+export function sameTable(a: StatTable, b: StatTable): boolean {
+  if (a === b) return true;
+  return a.numbers.length === b.numbers.length && a.names.equals(b.names) &&
+    bytesOf(a.numbers).equals(bytesOf(b.numbers)) && bytesOf(a.bigints).equals(bytesOf(b.bigints));
+}
+
+function bytesOf(array: Float64Array | BigUint64Array): Buffer {
+  return Buffer.from(array.buffer, array.byteOffset, array.byteLength);
 }
 
 /** Reports whether two stats describe the same unchanged entry (atime aside). */
@@ -66,6 +69,11 @@ export class StatCache {
 
   /** Number of children answered from the cache since it was loaded. */
   hits = 0;
+
+  /** Returns every directory the cache has, with its path relative to the rootfs. */
+  allDirs(): { path: Buffer; dir: CachedDir }[] {
+    return [...this.dirs].map(([key, dir]) => ({ path: Buffer.from(key, 'latin1'), dir }));
+  }
 
   /** Returns what the cache has of a directory, if anything. */
   dir(path: Buffer): CachedDir | undefined {
@@ -117,15 +125,16 @@ export class StatCache {
     const cache = new StatCache();
     let raw: Buffer;
     try {
-      raw = await fsp.readFile(join(gitdir, CACHE_FILE));
+      // One synchronous read: fsp.readFile reads in 512 KiB chunks, each a thread-pool round trip.
+      raw = fs.readFileSync(join(gitdir, CACHE_FILE));
     } catch {
       return cache;
     }
     try {
-      const data = v8.deserialize(raw) as { version: number; root?: StatInfo; dirs: [string, CachedDir][] };
-      if (data.version === CACHE_VERSION) {
-        cache.dirs = new Map(data.dirs);
-        cache.rootStat = data.root;
+      const contents = decodeCache(CACHE_VERSION, raw);
+      if (contents) {
+        cache.dirs = new Map(contents.dirs);
+        cache.rootStat = contents.root;
       }
     } catch {
       // NOTE: a damaged cache is dropped; the next commit reads every file again and rewrites it.
@@ -137,7 +146,7 @@ export class StatCache {
   async save(gitdir: string): Promise<void> {
     const target = join(gitdir, CACHE_FILE);
     const temp = `${target}.tmp-${process.pid}`;
-    await fsp.writeFile(temp, v8.serialize({ version: CACHE_VERSION, root: this.nextRootStat, dirs: [...this.next] }));
+    await fsp.writeFile(temp, encodeCache(CACHE_VERSION, { root: this.nextRootStat, dirs: [...this.next] }));
     await fsp.rename(temp, target);
   }
 }

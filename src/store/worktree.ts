@@ -68,8 +68,8 @@ function cacheSaver(store: Store, cache: StatCache, scan: ScanDir, scanStartNs: 
     const record = (dir: ScanDir): void => {
       // A directory inside a reused one was not written again, but is reused itself.
       const ids = dir.written ?? dir.reuse;
-      if (dir.table && dir.fingerprint && ids) {
-        cache.record(dir.path, { fingerprint: dir.fingerprint, table: dir.table, racy: dir.racy, ...ids });
+      if (dir.table && ids) {
+        cache.record(dir.path, { table: dir.table, racy: dir.racy, ...ids });
       }
       for (const sub of dir.subdirs) record(sub);
     };

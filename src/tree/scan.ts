@@ -1,13 +1,14 @@
-// Walking a rootfs: one readdir+fstatat pass in native code per directory. A child whose stat
+// Walking a rootfs: one readdir+fstatat pass in native code per directory. The directories the
+// stat cache lists are read up front, in one native call on a few threads. A child whose stat
 // equals the stat cache's takes its entry from the last commit. A directory whose children and
 // subdirectories are all unchanged is reused whole, by its subtree ids, without building entries.
 
 import * as fs from 'node:fs';
 import { SnapError, ioError, showPath } from '../errors.js';
-import { listXattrs, lstatPath, readDirTable, tableCount, toStatInfos, type StatInfo, type StatTable } from '../native/index.js';
+import { listXattrs, lstatPath, readDirTable, readDirTables, tableCount, toStatInfos, type DirTable, type StatInfo, type StatTable } from '../native/index.js';
 import type { ObjectStore } from '../store/objects.js';
 import { readSnapshotDir, type SnapshotChild } from '../store/snapshot-read.js';
-import { fingerprintOf, isRacy, sameStat, type StatCache } from '../store/stat-cache.js';
+import { isRacy, sameStat, sameTable, type StatCache } from '../store/stat-cache.js';
 import type { Entry } from './entry.js';
 
 /** A scanned directory. `entry` is unset for a directory reused whole. */
@@ -23,7 +24,6 @@ export interface ScanDir {
   reuse?: { rootfsOid: string; metaOid?: string };
   /** The directory's stat table and what the cache should keep of it; unset for a mount point. */
   table?: StatTable;
-  fingerprint?: string;
   racy: string[];
   /** Entries scanned at and below this directory, itself included (set on the root only). */
   entries?: number;
@@ -66,6 +66,8 @@ interface ScanState {
   root: Buffer;
   options: ScanOptions;
   count: number;
+  /** Tables read ahead, by latin1 path. Each is taken out when its directory is scanned. */
+  readAhead: Map<string, DirTable>;
 }
 
 function absolute(root: Buffer, path: Buffer): Buffer {
@@ -92,7 +94,7 @@ export async function scanTree(root: Buffer, options: ScanOptions): Promise<Scan
 
   // The root's own record sits in the root metadata blob, so the root is reused only when its
   // own stat is unchanged too.
-  const state: ScanState = { root, options, count: 0 };
+  const state: ScanState = { root, options, count: 0, readAhead: readAhead(root, options.cache) };
   const rootUnchanged = options.cache?.rootUnchanged(rootStat) ?? false;
   const scan = await scanDir(state, Buffer.alloc(0), rootStat, rootUnchanged);
   if (!scan.reuse) {
@@ -104,19 +106,46 @@ export async function scanTree(root: Buffer, options: ScanOptions): Promise<Scan
   return scan;
 }
 
-async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReuse = true): Promise<ScanDir> {
-  const { root, options } = state;
-  const abs = absolute(root, path);
-  let table: StatTable;
+/**
+ * Reads the tables of every directory in the cache, which on an unchanged tree are all the
+ * directories the scan will enter. Directories that fail to read are left out.
+ */
+function readAhead(root: Buffer, cache: StatCache | undefined): Map<string, DirTable> {
+  const tables = new Map<string, DirTable>();
+  if (!cache) return tables;
+  const dirs = cache.allDirs();
+  const read = readDirTables(dirs.map(({ path }) => absolute(root, path)), dirs.map(({ dir }) => dir.table));
+  read.forEach((table, i) => {
+    if (table) tables.set(dirs[i].path.toString('latin1'), table);
+  });
+  return tables;
+}
+
+/**
+ * Returns the stat table of the directory at `path` whose stat is `stat`: the one read ahead
+ * when it is of that same directory (device and inode), else one read now.
+ */
+function dirTable(state: ScanState, path: Buffer, stat: StatInfo): StatTable {
+  const key = path.toString('latin1');
+  const early = state.readAhead.get(key);
+  if (early) {
+    state.readAhead.delete(key);
+    if (early.dev === stat.dev && early.ino === stat.ino) return early.table;
+  }
+  const abs = absolute(state.root, path);
   try {
-    table = readDirTable(abs);
+    return readDirTable(abs);
   } catch (error) {
     throw ioError('reading directory', abs, error);
   }
-  const fingerprint = fingerprintOf(table);
+}
+
+async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReuse = true): Promise<ScanDir> {
+  const { root, options } = state;
+  const table = dirTable(state, path, stat);
   const cached = options.cache?.dir(path);
-  const unchanged = cached !== undefined && cached.fingerprint === fingerprint && cached.racy.length === 0;
-  const dir: ScanDir = { path, stat, children: [], subdirs: [], table, fingerprint, racy: [] };
+  const unchanged = cached !== undefined && cached.racy.length === 0 && sameTable(cached.table, table);
+  const dir: ScanDir = { path, stat, children: [], subdirs: [], table, racy: [] };
 
   // Fast path: with every child stat unchanged, only subdirectories need a look. If they are all
   // unchanged too, the directory is reused without building an object per child.

@@ -1,8 +1,6 @@
 // snap branch [NAME [REVISION]] | -d NAME... | -m [OLD] NEW
 
 import type { Command } from 'commander';
-import { createBranch, deleteBranches, listBranches, renameBranch } from '../../api/branch.js';
-import { log } from '../../api/log.js';
 import { SnapError } from '../../errors.js';
 import { commonOptions } from '../context.js';
 import { colors, info, out, outJson } from '../output.js';
@@ -52,6 +50,8 @@ export function register(program: Command): void {
       '  snap branch -d old-base',
     ].join('\n'))
     .action(async (names: string[], options: BranchCommandOptions, command: Command) => {
+      const { createBranch, deleteBranches, listBranches, renameBranch } = await import('../../api/branch.js');
+      const { log } = await import('../../api/log.js');
       const common = commonOptions(command);
       if (options.delete || options.D) {
         if (names.length === 0) throw new SnapError('USAGE', "branch deletion needs branch names, like 'snap branch -d old-base'");

@@ -1,7 +1,6 @@
 // snap checkout [-b NAME] REV
 
 import type { Command } from 'commander';
-import { checkout } from '../../api/checkout.js';
 import { SnapError } from '../../errors.js';
 import { commonOptions } from '../context.js';
 import { clearProgress, info, outJson } from '../output.js';
@@ -19,6 +18,7 @@ export function register(program: Command): void {
     .option('--json', 'print the result as JSON (see docs/JSON-history.md)')
     .addHelpText('after', '\nExamples:\n  snap checkout HEAD~1      # roll back one snapshot (detaches HEAD)\n  snap checkout main        # return to the branch tip\n  snap checkout -           # back to where HEAD was before\n  snap checkout -b try-php  # start a branch here\n  snap checkout -b fix HEAD~2\n  snap checkout -f main     # also throw away uncommitted changes')
     .action(async (revision: string | undefined, options: { b?: string; B?: string; force?: boolean; json?: boolean }, command: Command) => {
+      const { checkout } = await import('../../api/checkout.js');
       const createBranch = options.b ?? options.B;
       if (options.b !== undefined && options.B !== undefined) throw new SnapError('USAGE', 'give -b or -B, not both');
       if (revision === undefined && createBranch === undefined) throw new SnapError('USAGE', "missing required argument 'revision': name a snapshot or branch, like 'snap checkout main' or 'snap checkout HEAD~1'");

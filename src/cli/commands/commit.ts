@@ -2,7 +2,6 @@
 
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
-import { commit } from '../../api/commit.js';
 import { SnapError, ioError } from '../../errors.js';
 import { commonOptions } from '../context.js';
 import { historyCommitJson } from '../history-json.js';
@@ -53,6 +52,7 @@ export function register(program: Command): void {
       '  snap commit --allow-empty -m "rebuild marker"',
     ].join('\n'))
     .action(async (options: CommitCommandOptions, command: Command) => {
+      const { commit } = await import('../../api/commit.js');
       let message = options.message?.join('\n\n');
       if (options.file !== undefined) {
         if (message !== undefined) throw new SnapError('USAGE', 'give the message with -m or -F, not both');

@@ -1,8 +1,6 @@
 // snap diff [A [B]] [-- PATH...]: the changes as a list, a stat, patches, JSON, or an OCI layer.
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { exportDiff } from '../../api/export.js';
-import { compare } from '../../api/patch.js';
 import { SnapError } from '../../errors.js';
 import type { Compression } from '../../oci/layer.js';
 import { checkRevisionCount, commonOptions, splitOperands, type GlobalOptions } from '../context.js';
@@ -69,6 +67,8 @@ export function register(program: Command): void {
       '  snap diff HEAD~1 --export - | gzip > layer.tgz',
     ].join('\n'))
     .action(async (_from: unknown, _to: unknown, _paths: unknown, options: DiffCommandOptions, command: Command) => {
+      const { exportDiff } = await import('../../api/export.js');
+      const { compare } = await import('../../api/patch.js');
       const { revisions: given, paths } = splitOperands(command);
       const revisions = splitRange(given);
       checkRevisionCount(command, revisions, 2);

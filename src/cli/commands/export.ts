@@ -2,7 +2,6 @@
 
 import { SnapError } from '../../errors.js';
 import type { Command } from 'commander';
-import { exportSnapshot } from '../../api/export.js';
 import type { Compression } from '../../oci/layer.js';
 import { commonOptions } from '../context.js';
 import { clearProgress } from '../output.js';
@@ -22,6 +21,7 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  snap export main~3 -o base.tar\n  snap export HEAD -o rootfs.tar.zst')
     .action(async (revision: string, options: { output: string; gzip?: boolean; zstd?: boolean; json?: boolean }, command: Command) => {
       if (options.gzip && options.zstd) throw new SnapError('USAGE', '--gzip and --zstd cannot be used together; pick one');
+      const { exportSnapshot } = await import('../../api/export.js');
       const compression: Compression | undefined = options.zstd ? 'zstd' : options.gzip ? 'gzip' : undefined;
       const result = await exportSnapshot({ ...commonOptions(command), revision, compression, output: layerOutput(options.output) });
       clearProgress();

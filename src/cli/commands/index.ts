@@ -1,4 +1,5 @@
-// The list of snap's commands, in the order `snap --help` shows them.
+// The list of snap's commands, in the order `snap --help` shows them. Each command imports its
+// library module (src/api) inside its action, so that a run loads only the code of its command.
 
 import type { Command } from 'commander';
 import * as branch from './branch.js';

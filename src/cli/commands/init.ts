@@ -1,7 +1,6 @@
 // snap init [DIR]
 
 import type { Command } from 'commander';
-import { init } from '../../api/init.js';
 import type { GlobalOptions } from '../context.js';
 import { out, outJson } from '../output.js';
 import { resolve } from 'node:path';
@@ -16,6 +15,7 @@ export function register(program: Command): void {
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExamples:\n  snap init                      # store at ./.snap\n  snap init /srv/rootfs\n  snap --store /var/lib/snap/web init /srv/rootfs')
     .action(async (dir: string, options: { json?: boolean }, command: Command) => {
+      const { init } = await import('../../api/init.js');
       const global = command.optsWithGlobals() as GlobalOptions;
       const base = global.C ?? process.cwd();
       const store = global.store ?? process.env.SNAP_STORE;

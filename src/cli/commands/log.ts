@@ -3,8 +3,7 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { log, type LogEntry } from '../../api/log.js';
-import { show } from '../../api/show.js';
+import type { LogEntry } from '../../api/log.js';
 import { SnapError, isSnapError } from '../../errors.js';
 import { isRangeArgument, resolveRevision } from '../../store/revision.js';
 import { openStore } from '../../store/store.js';
@@ -67,6 +66,8 @@ export function register(program: Command): void {
       '  snap log --json -n 1 | jq .[0].size.bytes',
     ].join('\n'))
     .action(async (_revisions: unknown, options: LogCommandOptions, command: Command) => {
+      const { log } = await import('../../api/log.js');
+      const { show } = await import('../../api/show.js');
       const common = commonOptions(command);
       const split = splitOperands(command);
       const { revisions, paths } = await classify(common, split.revisions, split.paths);

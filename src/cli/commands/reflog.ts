@@ -1,7 +1,6 @@
 // snap reflog [show] [REF]
 
 import { InvalidArgumentError, type Command } from 'commander';
-import { reflog } from '../../api/reflog.js';
 import { SnapError } from '../../errors.js';
 import { commonOptions } from '../context.js';
 import { signatureJson } from '../history-json.js';
@@ -33,6 +32,7 @@ export function register(program: Command): void {
       '  snap branch rescued HEAD@{1}     # keep a snapshot left behind by a reset',
     ].join('\n'))
     .action(async (args: string[], options: { maxCount?: number; json?: boolean }, command: Command) => {
+      const { reflog } = await import('../../api/reflog.js');
       const rest = args[0] === 'show' ? args.slice(1) : args;
       if (rest.length > 1) throw new SnapError('USAGE', `snap reflog takes one ref, got '${rest.join(' ')}'; run 'snap reflog main', for example`);
       const result = await reflog({ ...commonOptions(command), ref: rest[0], maxCount: options.maxCount });

@@ -1,7 +1,6 @@
 // snap reset [--hard | --soft | --mixed] [REVISION]
 
 import type { Command } from 'commander';
-import { reset } from '../../api/reset.js';
 import { SnapError } from '../../errors.js';
 import { commonOptions } from '../context.js';
 import { clearProgress, info, outJson } from '../output.js';
@@ -42,6 +41,7 @@ export function register(program: Command): void {
       '  snap reset --soft HEAD~1         # keep the rootfs, recommit with snap commit',
     ].join('\n'))
     .action(async (revision: string | undefined, options: ResetCommandOptions, command: Command) => {
+      const { reset } = await import('../../api/reset.js');
       const modes = [options.hard, options.soft, options.mixed].filter(Boolean).length;
       if (modes > 1) throw new SnapError('USAGE', 'give one of --hard, --soft and --mixed');
       if (options.force && !options.hard) throw new SnapError('USAGE', '--force only applies to --hard: without it the rootfs is not touched');

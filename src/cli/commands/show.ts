@@ -1,7 +1,7 @@
 // snap show [REV] [-- PATH...]: a snapshot's commit header, message, and its changes.
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { show, showPath, type ShowPathResult } from '../../api/show.js';
+import type { ShowPathResult } from '../../api/show.js';
 import { SnapError } from '../../errors.js';
 import { checkRevisionCount, commonOptions, splitOperands } from '../context.js';
 import { clearProgress, out, outJson, write } from '../output.js';
@@ -55,6 +55,7 @@ export function register(program: Command): void {
       '  snap show --json | jq .commit.message',
     ].join('\n'))
     .action(async (_revision: unknown, _paths: unknown, options: ShowCommandOptions & { patch?: boolean }, command: Command) => {
+      const { show, showPath } = await import('../../api/show.js');
       const { revisions, paths } = splitOperands(command);
       checkRevisionCount(command, revisions, 1);
       const colon = revisions[0]?.indexOf(':') ?? -1;

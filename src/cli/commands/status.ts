@@ -2,7 +2,6 @@
 
 import { Option, type Command } from 'commander';
 import { Chalk } from 'chalk';
-import { status } from '../../api/status.js';
 import { commonOptions, splitOperands } from '../context.js';
 import { clearProgress, colors, info, out, outJson, write } from '../output.js';
 import { rawPath } from '../print-changes.js';
@@ -47,6 +46,7 @@ export function register(program: Command): void {
       '  snap status --json | jq -r ".changes[].path"',
     ].join('\n'))
     .action(async (_paths: unknown, options: StatusCommandOptions, command: Command) => {
+      const { status } = await import('../../api/status.js');
       const { revisions, paths } = splitOperands(command);
       const result = await status({ ...commonOptions(command), paths: [...revisions, ...paths] });
       clearProgress();

@@ -1,7 +1,7 @@
 // snap tag [NAME [REVISION]] | -d NAME... | -l [PATTERN...]
 
 import type { Command } from 'commander';
-import { createTag, deleteTags, listTags, type TagInfo } from '../../api/tag.js';
+import type { TagInfo } from '../../api/tag.js';
 import { SnapError } from '../../errors.js';
 import { commonOptions } from '../context.js';
 import { signatureJson } from '../history-json.js';
@@ -60,6 +60,7 @@ export function register(program: Command): void {
       '  snap tag -d pre-php',
     ].join('\n'))
     .action(async (names: string[], options: TagCommandOptions, command: Command) => {
+      const { createTag, deleteTags, listTags } = await import('../../api/tag.js');
       const common = commonOptions(command);
       if (options.delete) {
         if (names.length === 0) throw new SnapError('USAGE', "snap tag -d needs the names of the tags to delete, like 'snap tag -d v1'");

@@ -1,0 +1,263 @@
+/*
+ * readDirTables: readDirStat of many directories in one call, spread over a few threads.
+ *
+ * A status or commit on a large tree reads every directory once. One libuv request per directory
+ * cost more than the reads it ran, so this call takes the whole list instead. Worker threads and
+ * the calling thread read the directories, and then the calling thread alone converts the tables
+ * to JS values, because Node-API may only be used there.
+ */
+#define _GNU_SOURCE
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "snap_native.h"
+
+/*
+ * Maximum number of threads, the calling one included. The reads are system calls, which spread
+ * over cores. The cap keeps one call from taking over a large machine.
+ */
+#define MAX_THREADS 4
+
+/* A view of a stat table owned by JS, whose memory stays put while this call runs. */
+typedef struct {
+  const void *names, *numbers, *bigints;
+  size_t names_length, numbers_length, bigints_length;
+} TableView;
+
+typedef struct {
+  char *path;
+  bool ok;
+  dev_t dev;
+  ino_t ino;
+  StatTable table;
+  /* The table the caller expects; `same` is set when the table read equals it byte for byte. */
+  bool has_expected, same;
+  TableView expected;
+} DirJob;
+
+typedef struct {
+  DirJob *jobs;
+  size_t count;
+  atomic_size_t next;
+} JobList;
+
+static bool same_bytes(const void *a, size_t a_length, const void *b, size_t b_length) {
+  return a_length == b_length && (a_length == 0 || memcmp(a, b, a_length) == 0);
+}
+
+static bool same_table(const StatTable *table, const TableView *view) {
+  return same_bytes(table->names, table->names_length, view->names, view->names_length) &&
+         same_bytes(table->numbers, table->count * NUMBER_FIELDS * sizeof(double), view->numbers, view->numbers_length) &&
+         same_bytes(table->bigints, table->count * BIGINT_FIELDS * sizeof(uint64_t), view->bigints, view->bigints_length);
+}
+
+/*
+ * Reads one directory as readDirStat does, except that a final symlink is not followed
+ * (O_NOFOLLOW). The directory's own device and inode are kept so that the caller can check that
+ * it read the directory it meant. A failure leaves job->ok false, and the caller reads that
+ * directory again on its own to get the error.
+ */
+static void read_job(DirJob *job) {
+  int fd = open(job->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return;
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    close(fd);
+    return;
+  }
+  DIR *dir = fdopendir(fd);
+  if (dir == NULL) {
+    close(fd);
+    return;
+  }
+  const char *syscall = NULL;
+  job->ok = scan_directory(dir, &job->table, &syscall) == 0;
+  closedir(dir);
+  job->dev = st.st_dev;
+  job->ino = st.st_ino;
+  if (job->ok && job->has_expected) job->same = same_table(&job->table, &job->expected);
+  /* An equal table is never converted, so its memory can go now rather than after every read. */
+  if (job->same) {
+    table_free(&job->table);
+    memset(&job->table, 0, sizeof job->table);
+  }
+}
+
+static void *run_jobs(void *arg) {
+  JobList *list = arg;
+  for (;;) {
+    size_t i = atomic_fetch_add(&list->next, 1);
+    if (i >= list->count) return NULL;
+    read_job(&list->jobs[i]);
+  }
+}
+
+/*
+ * Returns { names, numbers, bigints, dev, ino } for a job that was read, with only dev and ino
+ * when the table equals the expected one, and null for a job that failed. Returns NULL with an
+ * exception pending.
+ */
+static napi_value job_to_js(napi_env env, const DirJob *job) {
+  napi_value result, dev, ino;
+  if (!job->ok) {
+    if (napi_get_null(env, &result) != napi_ok) return throw_napi_failure(env);
+    return result;
+  }
+  if (job->same) {
+    if (napi_create_object(env, &result) != napi_ok) return throw_napi_failure(env);
+  } else {
+    result = table_to_js(env, &job->table);
+    if (result == NULL) return NULL;
+  }
+  if (napi_create_bigint_uint64(env, (uint64_t)job->dev, &dev) != napi_ok ||
+      napi_create_bigint_uint64(env, (uint64_t)job->ino, &ino) != napi_ok ||
+      napi_set_named_property(env, result, "dev", dev) != napi_ok ||
+      napi_set_named_property(env, result, "ino", ino) != napi_ok)
+    return throw_napi_failure(env);
+  return result;
+}
+
+static size_t element_size(napi_typedarray_type type) {
+  switch (type) {
+    case napi_int16_array:
+    case napi_uint16_array: return 2;
+    case napi_int32_array:
+    case napi_uint32_array:
+    case napi_float32_array: return 4;
+    case napi_float64_array:
+    case napi_bigint64_array:
+    case napi_biguint64_array: return 8;
+    default: return 1;
+  }
+}
+
+/* Reads the data pointer and byte length of the typed array or Buffer `name` of object. */
+static bool typed_array_property(napi_env env, napi_value object, const char *name, const void **data,
+                                 size_t *length) {
+  napi_value value;
+  bool is_typedarray = false;
+  napi_typedarray_type type;
+  size_t element_count = 0;
+  void *pointer = NULL;
+  if (napi_get_named_property(env, object, name, &value) != napi_ok ||
+      napi_is_typedarray(env, value, &is_typedarray) != napi_ok) {
+    throw_napi_failure(env);
+    return false;
+  }
+  if (!is_typedarray) {
+    char message[100];
+    snprintf(message, sizeof message, "expected.%s must be a typed array", name);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
+    return false;
+  }
+  if (napi_get_typedarray_info(env, value, &type, &element_count, &pointer, NULL, NULL) != napi_ok) {
+    throw_napi_failure(env);
+    return false;
+  }
+  *data = pointer;
+  *length = element_count * element_size(type);
+  return true;
+}
+
+/* Reads expected[i] (undefined or a stat table) into job. Returns false with an exception pending. */
+static bool expected_arg(napi_env env, napi_value expected, uint32_t i, DirJob *job) {
+  napi_value table;
+  napi_valuetype type;
+  if (napi_get_element(env, expected, i, &table) != napi_ok || napi_typeof(env, table, &type) != napi_ok) {
+    throw_napi_failure(env);
+    return false;
+  }
+  if (type == napi_undefined) return true;
+  TableView *view = &job->expected;
+  job->has_expected = typed_array_property(env, table, "names", &view->names, &view->names_length) &&
+                      typed_array_property(env, table, "numbers", &view->numbers, &view->numbers_length) &&
+                      typed_array_property(env, table, "bigints", &view->bigints, &view->bigints_length);
+  return job->has_expected;
+}
+
+/*
+ * Copies the paths array into jobs, with the expected tables when `expected` is an array.
+ * Returns false with an exception pending.
+ */
+static bool fill_jobs(napi_env env, napi_value paths, napi_value expected, DirJob *jobs, uint32_t count) {
+  bool has_expected = false;
+  if (napi_is_array(env, expected, &has_expected) != napi_ok) {
+    throw_napi_failure(env);
+    return false;
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value path;
+    if (napi_get_element(env, paths, i, &path) != napi_ok) {
+      throw_napi_failure(env);
+      return false;
+    }
+    jobs[i].path = path_arg(env, path, "open");
+    if (jobs[i].path == NULL) return false;
+    if (has_expected && !expected_arg(env, expected, i, &jobs[i])) return false;
+  }
+  return true;
+}
+
+/* Reads every job: on up to MAX_THREADS - 1 worker threads and this one. */
+static void run_all(DirJob *jobs, size_t count) {
+  JobList list = {jobs, count, 0};
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  size_t threads = cpus > 1 ? (size_t)cpus : 1;
+  if (threads > MAX_THREADS) threads = MAX_THREADS;
+  if (threads > count) threads = count > 0 ? count : 1;
+
+  pthread_t workers[MAX_THREADS];
+  size_t started = 0;
+  /* A thread that cannot be started leaves its share to the others. */
+  while (started + 1 < threads && pthread_create(&workers[started], NULL, run_jobs, &list) == 0) started++;
+  run_jobs(&list);
+  for (size_t i = 0; i < started; i++) pthread_join(workers[i], NULL);
+}
+
+/*
+ * readDirTables(paths: Buffer[], expected?: (StatTable | undefined)[]): for each path, the stat
+ * table that readDirStat returns plus the directory's own `dev` and `ino` (bigints). When the table
+ * equals expected[i] byte for byte, the result has only `dev` and `ino`. The result is null for a
+ * path that could not be read, a symlink included. Entries are in readdir order.
+ */
+napi_value read_dir_tables(napi_env env, napi_callback_info info) {
+  napi_value args[2];
+  if (!get_args(env, info, 2, args)) return NULL;
+  bool is_array = false;
+  uint32_t count = 0;
+  if (napi_is_array(env, args[0], &is_array) != napi_ok || !is_array) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "paths must be an array of Buffers");
+    return NULL;
+  }
+  if (napi_get_array_length(env, args[0], &count) != napi_ok) return throw_napi_failure(env);
+
+  DirJob *jobs = calloc(count > 0 ? count : 1, sizeof *jobs);
+  if (jobs == NULL) return throw_errno(env, ENOMEM, "malloc");
+  napi_value result = NULL;
+  if (fill_jobs(env, args[0], args[1], jobs, count)) {
+    run_all(jobs, count);
+    if (napi_create_array_with_length(env, count, &result) != napi_ok) result = throw_napi_failure(env);
+  }
+  /* Each table is freed right after its conversion, so at most one table exists in both forms. */
+  for (uint32_t i = 0; i < count; i++) {
+    if (result != NULL) {
+      napi_value element = job_to_js(env, &jobs[i]);
+      if (element == NULL || napi_set_element(env, result, i, element) != napi_ok) {
+        if (element != NULL) throw_napi_failure(env);
+        result = NULL;
+      }
+    }
+    table_free(&jobs[i].table);
+    free(jobs[i].path);
+  }
+  free(jobs);
+  return result;
+}
