@@ -7,7 +7,7 @@ import { checkRefName } from '../store/refs.js';
 import { previousCheckout, readCommit, resolveRevision } from '../store/revision.js';
 import { readSnapshotDir, snapshotRoot, type SnapshotDir } from '../store/snapshot-read.js';
 import { identity, openStore, withStoreLock, type Store } from '../store/store.js';
-import { captureWorktree } from '../store/worktree.js';
+import { captureWorktree, recordCheckout, type Capture } from '../store/worktree.js';
 import { applyChanges } from '../tree/apply.js';
 import type { Entry } from '../tree/entry.js';
 import type { CommonOptions } from './common.js';
@@ -72,7 +72,7 @@ export async function checkout(options: CheckoutOptions): Promise<CheckoutResult
       const target = await snapshotRoot(store.objects, (await readCommit(store, oid)).tree);
       const current = await captureWorktree(store, { write: false, onWarning: options.onWarning });
       if (!options.force && head.oid) await refuseDirty(store, head.oid, current.root);
-      changed = await writeRootfs(store, current.root, target, options);
+      changed = await writeRootfs(store, current, target, options);
     }
 
     const who = identity(store);
@@ -102,12 +102,22 @@ export async function refuseDirty(store: Store, headOid: string, current: Snapsh
   });
 }
 
-/** Makes the rootfs (captured as `current`) exactly `target`; returns how many paths changed. */
-export async function writeRootfs(store: Store, current: SnapshotDir, target: SnapshotDir, options: CommonOptions): Promise<number> {
-  const changes = await diffSnapshots(store.objects, current, target);
+/**
+ * Makes the rootfs (captured as `current`) exactly `target`; returns how many paths changed. Then
+ * saves the stat cache for the new state; a failure to save it is only a warning, since the cache
+ * only saves work and the one left in place still matches the files it describes.
+ */
+export async function writeRootfs(store: Store, current: Capture, target: SnapshotDir, options: CommonOptions): Promise<number> {
+  const changes = await diffSnapshots(store.objects, current.root, target);
   guardStore(store, changes);
-  await applyChanges(Buffer.from(store.rootfs), changes, store.objects, dirLookup(store, target),
+  const lookup = snapshotLookup(store, target);
+  await applyChanges(Buffer.from(store.rootfs), changes, store.objects, async (path) => (await lookup(path))?.entry,
     (progress) => options.onProgress?.({ phase: 'checkout', done: progress.done, total: progress.total }));
+  try {
+    await recordCheckout(store, current.cache, changes, async (path) => (await lookup(path))?.dir);
+  } catch (error) {
+    options.onWarning?.(`the stat cache was not saved (${error instanceof Error ? error.message : String(error)}); the next status or commit reads the changed files again`);
+  }
   return changes.length;
 }
 
@@ -130,11 +140,11 @@ function guardStore(store: Store, changes: Change[]): void {
 }
 
 /**
- * Finds directory entries of a snapshot by path, reading each directory at most once. Only the
- * entries of subdirectories are kept, not whole listings, so memory grows with the number of
- * directories read, not with the number of files.
+ * Finds directory entries of a snapshot, with their subtree ids, by path, reading each directory
+ * at most once. Only the entries of subdirectories are kept, not whole listings, so memory grows
+ * with the number of directories read, not with the number of files.
  */
-function dirLookup(store: Store, root: SnapshotDir): (path: Buffer) => Promise<Entry | undefined> {
+function snapshotLookup(store: Store, root: SnapshotDir): (path: Buffer) => Promise<{ entry?: Entry; dir?: SnapshotDir } | undefined> {
   const found = new Map<string, { entry?: Entry; dir?: SnapshotDir }>();
   const read = async (dir: SnapshotDir): Promise<void> => {
     const listing = await readSnapshotDir(store.objects, dir);
@@ -156,6 +166,6 @@ function dirLookup(store: Store, root: SnapshotDir): (path: Buffer) => Promise<E
       listed.add(parent);
       await read(known.dir);
     }
-    return found.get(key)?.entry;
+    return found.get(key);
   };
 }
