@@ -1,7 +1,9 @@
 // Reading objects from Git packs through their version 2 indexes: lookups by binary search,
-// entries read at their offset, and deltas (offset and reference) applied in memory.
+// entries read at their offset, and deltas (offset and reference) applied in memory. Entries are
+// read with synchronous calls: they are small and usually in the page cache, where a thread-pool
+// round trip per read costs more than the read itself.
 
-import { createReadStream, promises as fsp } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -24,7 +26,7 @@ interface EntryHeader {
 
 /** One pack file and its index. */
 class Pack {
-  private handle?: fsp.FileHandle;
+  private fd?: number;
   private size?: number;
   readonly count: number;
 
@@ -59,14 +61,14 @@ class Pack {
     return Number(this.index.readBigUInt64BE(largeStart + (small & 0x7fffffff) * 8));
   }
 
-  private async file(): Promise<fsp.FileHandle> {
-    this.handle ??= await fsp.open(this.packPath, 'r');
-    return this.handle;
+  private file(): number {
+    this.fd ??= fs.openSync(this.packPath, 'r');
+    return this.fd;
   }
 
-  async header(offset: number): Promise<EntryHeader> {
+  header(offset: number): EntryHeader {
     const bytes = Buffer.alloc(64);
-    await (await this.file()).read(bytes, 0, 64, offset);
+    fs.readSync(this.file(), bytes, 0, 64, offset);
     let byte = bytes[0];
     const type = (byte >> 4) & 7;
     let size = byte & 0x0f;
@@ -94,8 +96,8 @@ class Pack {
     return header;
   }
 
-  private async dataEnd(): Promise<number> {
-    this.size ??= (await (await this.file()).stat()).size;
+  private dataEnd(): number {
+    this.size ??= fs.fstatSync(this.file()).size;
     return this.size - 20;
   }
 
@@ -104,24 +106,24 @@ class Pack {
    * it holds (deflate adds 5 bytes per 16 KiB stored block, and the zlib wrapper 6), so reading
    * size + size/1000 + 64 bytes covers it; zlib stops at the end of its stream and ignores the rest.
    */
-  async inflateAt(offset: number, header: EntryHeader): Promise<Buffer> {
-    const length = Math.min(header.size + Math.ceil(header.size / 1000) + 64, (await this.dataEnd()) - header.dataOffset);
+  inflateAt(offset: number, header: EntryHeader): Buffer {
+    const length = Math.min(header.size + Math.ceil(header.size / 1000) + 64, this.dataEnd() - header.dataOffset);
     const compressed = Buffer.alloc(length);
-    await (await this.file()).read(compressed, 0, length, header.dataOffset);
+    fs.readSync(this.file(), compressed, 0, length, header.dataOffset);
     const data = zlib.inflateSync(compressed);
     if (data.length !== header.size) throw new SnapError('CORRUPT', `pack '${this.packPath}' has a damaged entry at offset ${offset}`);
     return data;
   }
 
   /** Streams the inflated data of a non-delta entry, reading no further than inflateAt would. */
-  async streamAt(header: EntryHeader): Promise<Readable> {
-    const end = Math.min(header.dataOffset + header.size + Math.ceil(header.size / 1000) + 64, await this.dataEnd());
+  streamAt(header: EntryHeader): Readable {
+    const end = Math.min(header.dataOffset + header.size + Math.ceil(header.size / 1000) + 64, this.dataEnd());
     return createReadStream(this.packPath, { start: header.dataOffset, end: end - 1 }).pipe(zlib.createInflate());
   }
 
-  async close(): Promise<void> {
-    await this.handle?.close();
-    this.handle = undefined;
+  close(): void {
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
   }
 }
 
@@ -165,41 +167,41 @@ export class PackReader {
   }
 
   /** Reads a whole object, applying deltas; undefined when no pack holds it. */
-  async read(oid: string): Promise<{ type: ObjectType; content: Buffer } | undefined> {
+  read(oid: string): { type: ObjectType; content: Buffer } | undefined {
     const found = this.locate(oid);
     if (!found) return undefined;
     return this.readAt(found.pack, found.offset, 0);
   }
 
-  private async readAt(pack: Pack, offset: number, depth: number): Promise<{ type: ObjectType; content: Buffer }> {
+  private readAt(pack: Pack, offset: number, depth: number): { type: ObjectType; content: Buffer } {
     if (depth > 1000) throw new SnapError('CORRUPT', `pack '${pack.packPath}' has a delta chain over 1000 long`);
-    const header = await pack.header(offset);
-    const data = await pack.inflateAt(offset, header);
+    const header = pack.header(offset);
+    const data = pack.inflateAt(offset, header);
     if (header.type !== OFS_DELTA && header.type !== REF_DELTA) {
       const type = TYPE_NAMES[header.type];
       if (!type) throw new SnapError('CORRUPT', `pack '${pack.packPath}' has an entry of unknown type ${header.type}`);
       return { type, content: data };
     }
     let base: { type: ObjectType; content: Buffer } | undefined;
-    if (header.baseOffset !== undefined) base = await this.readAt(pack, header.baseOffset, depth + 1);
-    else base = await this.read(header.baseOid!);
+    if (header.baseOffset !== undefined) base = this.readAt(pack, header.baseOffset, depth + 1);
+    else base = this.read(header.baseOid!);
     if (!base) throw new SnapError('CORRUPT', `delta base ${header.baseOid} not found in the store`);
     return { type: base.type, content: applyDelta(base.content, data) };
   }
 
   /** Streams a blob's content; a deltified blob is rebuilt in memory first. */
-  async openBlob(oid: string): Promise<Readable | undefined> {
+  openBlob(oid: string): Readable | undefined {
     const found = this.locate(oid);
     if (!found) return undefined;
-    const header = await found.pack.header(found.offset);
+    const header = found.pack.header(found.offset);
     if (header.type === 3) return found.pack.streamAt(header);
-    const object = await this.readAt(found.pack, found.offset, 0);
+    const object = this.readAt(found.pack, found.offset, 0);
     return Readable.from([object.content]);
   }
 
   /** Closes open pack files. */
-  async close(): Promise<void> {
-    await Promise.all(this.packs.map((pack) => pack.close()));
+  close(): void {
+    for (const pack of this.packs) pack.close();
   }
 }
 
