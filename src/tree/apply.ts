@@ -18,6 +18,12 @@ export interface ApplyProgress {
   total: number;
 }
 
+/**
+ * Files up to this size are read whole and written with one call. Larger ones are streamed, so
+ * memory use does not grow with file size.
+ */
+const WHOLE_BLOB_MAX = 1024 * 1024;
+
 let tempCounter = 0;
 
 /** Validates that a stored path is safe to create below the rootfs: no empty, '.', '..' or NUL component. */
@@ -54,25 +60,32 @@ export async function applyChanges(root: Buffer, changes: Change[], objects: Obj
   };
 
   // Removals: a deleted or type-changed path goes first, with everything below it.
-  const removed: Buffer[] = [];
+  const removedDirs = new Set<string>();
   for (const change of changes) {
     if (change.status !== 'D' && change.status !== 'T') continue;
-    if (removed.some((prefix) => isBelow(change.path, prefix))) continue;
-    fs.rmSync(abs(change.path), { recursive: true, force: true });
-    removed.push(change.path);
+    if (isBelowAny(change.path, removedDirs)) continue;
+    removePath(abs(change.path), change.old);
+    if (change.old?.type === 'dir') removedDirs.add(change.path.toString('latin1'));
     touch(change.path);
   }
 
-  // Content: directories, files, symlinks, devices and FIFOs, parents before children. Hardlink
-  // followers wait until every first member exists.
+  // Content and attributes: directories, files, symlinks, devices and FIFOs, parents before
+  // children. Each non-directory gets its attributes as soon as it is written, so its ctime is as
+  // old as possible when the stat cache records it (see RACY_WINDOW_NS in stat-cache.ts).
+  // Hardlink followers wait until every first member exists.
   const followers: Entry[] = [];
-  const written = new Set<string>();
+  const dirs: Entry[] = [];
   let done = 0;
   for (const change of changes) {
     const entry = change.new;
-    if (!entry || change.path.length === 0) continue;
+    if (!entry) continue;
+    if (entry.type === 'dir') dirs.push(entry);
+    if (change.path.length === 0) continue;
     const relink = change.status === 'm' && (!sameLink(change.old, entry) || linkedOutside(abs(entry.path), change.old));
-    if (change.status === 'm' && !relink) continue;
+    if (change.status === 'm' && !relink) {
+      if (entry.type !== 'dir') applyAttributes(abs(entry.path), entry);
+      continue;
+    }
     const parent = parentOf(entry.path);
     if (parent) ensureRealDir(parent);
     if (entry.linkTarget && !entry.linkTarget.equals(entry.path)) {
@@ -80,7 +93,6 @@ export async function applyChanges(root: Buffer, changes: Change[], objects: Obj
       continue;
     }
     await createEntry(abs(entry.path), entry, objects);
-    written.add(entry.path.toString('latin1'));
     touch(entry.path);
     onProgress?.({ done: ++done, total: changes.length });
   }
@@ -94,25 +106,15 @@ export async function applyChanges(root: Buffer, changes: Change[], objects: Obj
       fs.rmSync(temp, { force: true });
       throw ioError('linking', entry.path, error);
     }
+    applyAttributes(abs(entry.path), entry);
     touch(entry.path);
   }
 
-  // Attributes of every changed entry except directories, whose times must wait for their children.
-  const dirs: Entry[] = [];
-  for (const change of changes) {
-    const entry = change.new;
-    if (!entry) continue;
-    if (entry.type === 'dir') {
-      dirs.push(entry);
-      continue;
-    }
-    applyAttributes(abs(entry.path), entry, true);
-  }
-
-  // Directories last, deepest first: changed ones get all attributes, and parents whose entries
-  // changed get their recorded times back.
+  // Directories last, deepest first, because writing a child changes its parent's times: changed
+  // ones get all attributes, and parents whose entries changed get their recorded times back.
   const finalDirs = new Map<string, Entry>();
   for (const entry of dirs) finalDirs.set(entry.path.toString('latin1'), entry);
+  const changedDirs = new Set(finalDirs.values());
   for (const [key, path] of touchedDirs) {
     if (finalDirs.has(key)) continue;
     const entry = await lookupDir(path);
@@ -120,10 +122,26 @@ export async function applyChanges(root: Buffer, changes: Change[], objects: Obj
   }
   const ordered = [...finalDirs.values()].sort((a, b) => depth(b.path) - depth(a.path));
   for (const entry of ordered) {
-    const full = dirs.includes(entry);
-    if (full) applyAttributes(abs(entry.path), entry, true);
+    if (changedDirs.has(entry)) applyAttributes(abs(entry.path), entry);
     else setTimes(abs(entry.path), entry.mtimeNs, entry.mtimeNs);
   }
+}
+
+/**
+ * Removes a path and everything below it. A path already gone is no error. `old` is the entry the
+ * capture found there, and anything but a directory is unlinked with one call.
+ */
+function removePath(path: Buffer, old: Entry | undefined): void {
+  if (old && old.type !== 'dir') {
+    try {
+      fs.unlinkSync(path);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      // Something else is there now (a directory, say); the general removal below handles it.
+    }
+  }
+  fs.rmSync(path, { recursive: true, force: true });
 }
 
 /**
@@ -155,9 +173,14 @@ function parentOf(path: Buffer): Buffer | undefined {
   return slash < 0 ? Buffer.alloc(0) : path.subarray(0, slash);
 }
 
-function isBelow(path: Buffer, prefix: Buffer): boolean {
-  if (path.equals(prefix)) return true;
-  return path.length > prefix.length && path[prefix.length] === 0x2f && path.subarray(0, prefix.length).equals(prefix);
+/** Reports whether `path` lies strictly below one of `dirs` (paths as latin1 strings). */
+function isBelowAny(path: Buffer, dirs: Set<string>): boolean {
+  if (dirs.size === 0) return false;
+  const key = path.toString('latin1');
+  for (let end = key.lastIndexOf('/'); end > 0; end = key.lastIndexOf('/', end - 1)) {
+    if (dirs.has(key.slice(0, end))) return true;
+  }
+  return false;
 }
 
 function tempName(path: Buffer): Buffer {
@@ -166,7 +189,11 @@ function tempName(path: Buffer): Buffer {
   return Buffer.concat([path.subarray(0, slash + 1), Buffer.from(`.snap-tmp-${process.pid}-${tempCounter}`)]);
 }
 
-/** Creates one entry at a temporary name beside `path` and renames it over whatever is there. */
+/**
+ * Creates one entry. A directory is made with mode 0700, and its attributes come last. Anything
+ * else is made at a temporary name beside `path`, given its attributes, and renamed over whatever
+ * is there.
+ */
 async function createEntry(path: Buffer, entry: Entry, objects: ObjectStore): Promise<void> {
   if (entry.type === 'dir') {
     const existing = fs.existsSync(path) ? lstatPath(path) : undefined;
@@ -177,7 +204,9 @@ async function createEntry(path: Buffer, entry: Entry, objects: ObjectStore): Pr
   }
   const temp = tempName(path);
   try {
-    if (entry.type === 'file') {
+    if (entry.type === 'file' && entry.size <= WHOLE_BLOB_MAX) {
+      fs.writeFileSync(temp, await objects.readTyped(entry.oid!, 'blob'), { flag: 'wx', mode: 0o600 });
+    } else if (entry.type === 'file') {
       const source = await objects.openBlob(entry.oid!);
       await pipeline(source, fs.createWriteStream(temp, { flags: 'wx', mode: 0o600 }));
     } else if (entry.type === 'symlink') {
@@ -187,6 +216,7 @@ async function createEntry(path: Buffer, entry: Entry, objects: ObjectStore): Pr
     } else {
       makeDevice(temp, entry.type, 0o600, entry.rdevMajor ?? 0, entry.rdevMinor ?? 0);
     }
+    applyAttributes(temp, entry, path);
     fs.renameSync(temp, path);
   } catch (error) {
     fs.rmSync(temp, { force: true });
@@ -200,21 +230,19 @@ async function createEntry(path: Buffer, entry: Entry, objects: ObjectStore): Pr
  * capabilities, so mode and xattrs come after it; times come last because setting xattrs on some
  * filesystems updates nothing but ctime, and nothing after it changes mtime.
  */
-function applyAttributes(path: Buffer, entry: Entry, withXattrs: boolean): void {
+function applyAttributes(path: Buffer, entry: Entry, shownPath: Buffer = path): void {
   try {
     fs.lchownSync(path, entry.uid, entry.gid);
     if (entry.type !== 'symlink') fs.chmodSync(path, entry.mode);
-    if (withXattrs) {
-      const wanted = new Map(entry.xattrs.map((x) => [x.name, x.value]));
-      for (const current of listXattrs(path)) {
-        const value = wanted.get(current.name);
-        if (value === undefined) removeXattr(path, current.name);
-        else if (value.equals(current.value)) wanted.delete(current.name);
-      }
-      for (const [name, value] of wanted) setXattr(path, name, value);
+    const wanted = new Map(entry.xattrs.map((x) => [x.name, x.value]));
+    for (const current of listXattrs(path)) {
+      const value = wanted.get(current.name);
+      if (value === undefined) removeXattr(path, current.name);
+      else if (value.equals(current.value)) wanted.delete(current.name);
     }
+    for (const [name, value] of wanted) setXattr(path, name, value);
     setTimes(path, entry.mtimeNs, entry.mtimeNs);
   } catch (error) {
-    throw ioError('restoring attributes of', path, error);
+    throw ioError('restoring attributes of', shownPath, error);
   }
 }
