@@ -45,11 +45,7 @@ export function checkSafePath(path: Buffer): void {
 export async function applyChanges(root: Buffer, changes: Change[], objects: ObjectStore, lookupDir: DirLookup, onProgress?: (p: ApplyProgress) => void): Promise<void> {
   for (const change of changes) checkSafePath(change.path);
   const abs = (path: Buffer): Buffer => (path.length === 0 ? root : Buffer.concat([root, Buffer.from('/'), path]));
-  const touchedDirs = new Map<string, Buffer>();
-  const touch = (path: Buffer): void => {
-    const parent = parentOf(path);
-    if (parent) touchedDirs.set(parent.toString('latin1'), parent);
-  };
+  const dirs = new OpenDirs(abs, lookupDir);
   const checkedDirs = new Set<string>();
   const ensureRealDir = (dir: Buffer): void => {
     const key = dir.toString('latin1');
@@ -66,20 +62,20 @@ export async function applyChanges(root: Buffer, changes: Change[], objects: Obj
     if (isBelowAny(change.path, removedDirs)) continue;
     removePath(abs(change.path), change.old);
     if (change.old?.type === 'dir') removedDirs.add(change.path.toString('latin1'));
-    touch(change.path);
+    dirs.touch(change.path);
   }
 
   // Content and attributes: directories, files, symlinks, devices and FIFOs, parents before
-  // children. Each non-directory gets its attributes as soon as it is written, so its ctime is as
-  // old as possible when the stat cache records it (see RACY_WINDOW_NS in stat-cache.ts).
-  // Hardlink followers wait until every first member exists.
+  // children. Each entry gets its attributes as soon as it is complete (a directory when the walk
+  // leaves it), so its ctime is as old as possible when the stat cache records it (see
+  // RACY_WINDOW_NS in stat-cache.ts). Hardlink followers wait until every first member exists.
   const followers: Entry[] = [];
-  const dirs: Entry[] = [];
   let done = 0;
   for (const change of changes) {
+    await dirs.enter(change.path);
     const entry = change.new;
     if (!entry) continue;
-    if (entry.type === 'dir') dirs.push(entry);
+    if (entry.type === 'dir') dirs.open(entry);
     if (change.path.length === 0) continue;
     const relink = change.status === 'm' && (!sameLink(change.old, entry) || linkedOutside(abs(entry.path), change.old));
     if (change.status === 'm' && !relink) {
@@ -90,12 +86,15 @@ export async function applyChanges(root: Buffer, changes: Change[], objects: Obj
     if (parent) ensureRealDir(parent);
     if (entry.linkTarget && !entry.linkTarget.equals(entry.path)) {
       followers.push(entry);
+      dirs.defer(parent!);
       continue;
     }
     await createEntry(abs(entry.path), entry, objects);
-    touch(entry.path);
+    dirs.touch(entry.path);
     onProgress?.({ done: ++done, total: changes.length });
   }
+  await dirs.finishAll();
+
   for (const entry of followers) {
     const target = abs(entry.linkTarget!);
     const temp = tempName(abs(entry.path));
@@ -107,24 +106,85 @@ export async function applyChanges(root: Buffer, changes: Change[], objects: Obj
       throw ioError('linking', entry.path, error);
     }
     applyAttributes(abs(entry.path), entry);
-    touch(entry.path);
+  }
+  await dirs.finishDeferred();
+}
+
+/**
+ * The directories on the walk's current path. Each is finished when the walk leaves it, because
+ * writing a child changes its parent's times: a changed directory gets all its attributes, and
+ * an unchanged one whose entries changed gets its recorded times back. A directory that receives
+ * a hardlink follower is finished after the followers are linked.
+ */
+class OpenDirs {
+  private readonly stack: { key: string; path: Buffer }[] = [];
+  private readonly changed = new Map<string, Entry>();
+  private readonly touched = new Set<string>();
+  private readonly deferred = new Map<string, Buffer>();
+
+  constructor(private readonly abs: (path: Buffer) => Buffer, private readonly lookupDir: DirLookup) {}
+
+  /** Notes that an entry was created or removed at `path`, which changes its parent's times. */
+  touch(path: Buffer): void {
+    const parent = parentOf(path);
+    if (parent) this.touched.add(parent.toString('latin1'));
   }
 
-  // Directories last, deepest first, because writing a child changes its parent's times: changed
-  // ones get all attributes, and parents whose entries changed get their recorded times back.
-  const finalDirs = new Map<string, Entry>();
-  for (const entry of dirs) finalDirs.set(entry.path.toString('latin1'), entry);
-  const changedDirs = new Set(finalDirs.values());
-  for (const [key, path] of touchedDirs) {
-    if (finalDirs.has(key)) continue;
-    const entry = await lookupDir(path);
-    if (entry) finalDirs.set(key, { ...entry, xattrs: [] });
+  /** Finishes every open directory that does not contain `path`, and opens the parents of `path`. */
+  async enter(path: Buffer): Promise<void> {
+    const key = path.toString('latin1');
+    while (this.stack.length > 0 && !isAncestorKey(this.stack[this.stack.length - 1].key, key)) {
+      await this.finish(this.stack.pop()!);
+    }
+    const missing: { key: string; path: Buffer }[] = [];
+    for (let dir = parentOf(path); dir; dir = parentOf(dir)) {
+      const dirKey = dir.toString('latin1');
+      if (this.stack.length > 0 && this.stack[this.stack.length - 1].key === dirKey) break;
+      missing.push({ key: dirKey, path: dir });
+    }
+    this.stack.push(...missing.reverse());
   }
-  const ordered = [...finalDirs.values()].sort((a, b) => depth(b.path) - depth(a.path));
-  for (const entry of ordered) {
-    if (changedDirs.has(entry)) applyAttributes(abs(entry.path), entry);
-    else setTimes(abs(entry.path), entry.mtimeNs, entry.mtimeNs);
+
+  /** Opens a changed directory, which gets `entry`'s attributes when finished. */
+  open(entry: Entry): void {
+    const key = entry.path.toString('latin1');
+    this.changed.set(key, entry);
+    this.stack.push({ key, path: entry.path });
   }
+
+  /** Marks a directory that a hardlink follower will be linked into, which touches it. */
+  defer(path: Buffer): void {
+    const key = path.toString('latin1');
+    this.deferred.set(key, path);
+    this.touched.add(key);
+  }
+
+  /** Finishes every directory still open, deepest first, except deferred ones. */
+  async finishAll(): Promise<void> {
+    while (this.stack.length > 0) await this.finish(this.stack.pop()!);
+  }
+
+  /** Finishes the deferred directories, once the followers are linked. */
+  async finishDeferred(): Promise<void> {
+    for (const [key, path] of this.deferred) await this.finish({ key, path }, true);
+  }
+
+  private async finish(dir: { key: string; path: Buffer }, afterFollowers = false): Promise<void> {
+    if (!afterFollowers && this.deferred.has(dir.key)) return;
+    const entry = this.changed.get(dir.key);
+    if (entry) {
+      applyAttributes(this.abs(dir.path), entry);
+    } else if (this.touched.has(dir.key)) {
+      const recorded = await this.lookupDir(dir.path);
+      if (recorded) setTimes(this.abs(dir.path), recorded.mtimeNs, recorded.mtimeNs);
+    }
+  }
+}
+
+/** Reports whether the path `dirKey` lies strictly above the path `key` (both latin1 strings). */
+function isAncestorKey(dirKey: string, key: string): boolean {
+  if (dirKey === '') return key !== '';
+  return key.length > dirKey.length && key.charCodeAt(dirKey.length) === 0x2f && key.startsWith(dirKey);
 }
 
 /**
@@ -158,13 +218,6 @@ function linkedOutside(path: Buffer, old: Entry | undefined): boolean {
 function sameLink(a: Entry | undefined, b: Entry): boolean {
   if (!a?.linkTarget || !b.linkTarget) return !a?.linkTarget && !b.linkTarget;
   return a.linkTarget.equals(b.linkTarget);
-}
-
-function depth(path: Buffer): number {
-  if (path.length === 0) return 0;
-  let count = 1;
-  for (const byte of path) if (byte === 0x2f) count += 1;
-  return count;
 }
 
 function parentOf(path: Buffer): Buffer | undefined {
