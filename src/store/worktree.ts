@@ -56,7 +56,7 @@ export async function captureWorktree(store: Store, options: CaptureOptions): Pr
 
 /**
  * Saves the stat cache as a checkout that applied `changes` left the rootfs, so the next capture
- * reads no file the checkout wrote. Every directory that holds a changed path, or lies above one,
+ * reads no file the checkout wrote. Every directory that contains a changed path, or lies above one,
  * gets a fresh stat table and the ids that `findDir` returns for it in the target snapshot.
  * Records of other directories stay as loaded, since the checkout changed nothing in them;
  * records at or below a removed directory are dropped. Call it only after the checkout succeeded.
@@ -67,7 +67,12 @@ export async function recordCheckout(store: Store, cache: StatCache, changes: Ch
   const removed = new Set<string>();
   for (const change of changes) {
     if ((change.status === 'D' || change.status === 'T') && change.old?.type === 'dir') removed.add(change.path.toString('latin1'));
-    let dir: Buffer | undefined = change.new?.type === 'dir' ? change.path : parentOf(change.path);
+  }
+  for (const change of changes) {
+    // A directory whose own attributes alone changed keeps its table and ids, so only its parents change.
+    let dir: Buffer | undefined = change.new?.type === 'dir' && change.status !== 'm' ? change.path : parentOf(change.path);
+    // A removed directory, and what was below it, is in no snapshot any more.
+    while (dir && isAtOrBelowAny(dir.toString('latin1'), removed)) dir = parentOf(dir);
     while (dir && !refreshed.has(dir.toString('latin1'))) {
       refreshed.set(dir.toString('latin1'), dir);
       dir = parentOf(dir);
@@ -80,7 +85,6 @@ export async function recordCheckout(store: Store, cache: StatCache, changes: Ch
   const root = Buffer.from(store.rootfs);
   const rootStat = lstatPath(root);
   for (const path of refreshed.values()) {
-    // A directory below a removed one is no longer there.
     const ids = await findDir(path);
     if (!ids) continue;
     const abs = path.length === 0 ? root : Buffer.concat([root, Buffer.from('/'), path]);
