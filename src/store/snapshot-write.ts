@@ -1,12 +1,14 @@
 // Turning a scanned rootfs into Git objects: content blobs, the rootfs tree, and the meta tree of
 // per-directory metadata blobs (layout in docs/FORMAT.md).
 
+import * as fs from 'node:fs';
+import { SnapError, ioError } from '../errors.js';
 import type { Entry } from '../tree/entry.js';
 import type { ScanDir, ScanNode } from '../tree/scan.js';
 import { META_BLOB_NAME, toTreeName } from './names.js';
 import { ROOT_RECORD_NAME, encodeMeta } from './meta-format.js';
 import { HashPool } from './hash-pool.js';
-import type { ObjectStore, ObjectType } from './objects.js';
+import { hashObject, type ObjectStore, type ObjectType } from './objects.js';
 import { MODE_EXEC, MODE_FILE, MODE_SYMLINK, MODE_TREE, encodeTree, type TreeEntry } from './tree-object.js';
 
 /**
@@ -23,6 +25,13 @@ const LARGE_CONCURRENCY = 2;
 
 /** Small files queued for the hash pool at once, enough to keep every worker busy. */
 const SMALL_IN_FLIGHT = 256;
+
+/**
+ * Up to this many small files, with up to INLINE_MAX_BYTES in all, are read on the main thread:
+ * starting the pool's worker threads takes tens of milliseconds, longer than hashing them here.
+ */
+const INLINE_MAX_FILES = 512;
+const INLINE_MAX_BYTES = 4 * 1024 * 1024;
 
 /** Progress of building a snapshot: files whose content was read, and their bytes. */
 export interface BuildProgress {
@@ -154,6 +163,10 @@ async function computeContent(objects: ObjectStore, root: Buffer, nodes: ScanNod
 
   const hashSmall = async (): Promise<void> => {
     if (small.length === 0) return;
+    if (small.length <= INLINE_MAX_FILES && small.reduce((sum, node) => sum + node.entry.size, 0) <= INLINE_MAX_BYTES) {
+      for (const node of small) finish(node, await storeSmallFile(objects, pathOf(node), node.entry.size, options.write));
+      return;
+    }
     const pool = new HashPool(objects.objectsDir, !options.write ? 'hash' : objects.packing ? 'pack' : 'loose');
     try {
       let next = 0;
@@ -237,4 +250,21 @@ async function writeDir(dir: ScanDir, put: Put, isRoot: boolean): Promise<{ root
   const meta = await put('tree', encodeTree(metaEntries));
   dir.written = { rootfsOid: rootfs, metaOid: meta };
   return { rootfs, meta };
+}
+
+/**
+ * Stores a small file as a blob, or only hashes it without `write`, on the main thread, as a hash
+ * pool worker would. Throws IO when the file's size is no longer `size`.
+ */
+async function storeSmallFile(objects: ObjectStore, path: Buffer, size: number, write: boolean): Promise<string> {
+  let content: Buffer;
+  try {
+    content = fs.readFileSync(path);
+  } catch (error) {
+    throw ioError('reading', path, error);
+  }
+  if (content.length !== size) {
+    throw new SnapError('IO', `file '${path.toString()}' changed size while being read (${size} -> ${content.length} bytes); retry when it is not being written`);
+  }
+  return write ? objects.write('blob', content) : hashObject('blob', content);
 }
