@@ -93,6 +93,12 @@ export class ObjectStore {
     return this.overlay.has(oid) || (this.packWriter?.has(oid) ?? false) || fs.existsSync(this.loosePath(oid)) || this.packs.has(oid);
   }
 
+  /** Returns the ids of packed objects that start with `prefix` (lowercase hex, 2 to 40 digits). */
+  packedIdsWithPrefix(prefix: string): string[] {
+    this.packs.refresh();
+    return this.packs.idsWithPrefix(prefix);
+  }
+
   /** Stores an object in memory only, for trees of a dry run that diffing must read back. */
   putInMemory(type: ObjectType, content: Buffer): string {
     const oid = hashObject(type, content);

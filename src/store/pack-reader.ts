@@ -53,6 +53,27 @@ class Pack {
     return undefined;
   }
 
+  /** Returns the ids in this pack that start with `prefix` (lowercase hex, 2 to 40 digits). */
+  idsWithPrefix(prefix: string): string[] {
+    const first = parseInt(prefix.slice(0, 2), 16);
+    let low = first === 0 ? 0 : this.index.readUInt32BE(8 + (first - 1) * 4);
+    let high = this.index.readUInt32BE(8 + first * 4);
+    const lowest = Buffer.from(prefix.padEnd(40, '0'), 'hex');
+    const oidsStart = 8 + 1024;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (lowest.compare(this.index, oidsStart + middle * 20, oidsStart + middle * 20 + 20) > 0) low = middle + 1;
+      else high = middle;
+    }
+    const found: string[] = [];
+    for (let position = low; position < this.count; position++) {
+      const oid = this.index.toString('hex', oidsStart + position * 20, oidsStart + position * 20 + 20);
+      if (!oid.startsWith(prefix)) break;
+      found.push(oid);
+    }
+    return found;
+  }
+
   private offsetAt(position: number): number {
     const offsetsStart = 8 + 1024 + this.count * 24;
     const small = this.index.readUInt32BE(offsetsStart + position * 4);
@@ -159,6 +180,11 @@ export class PackReader {
       if (offset !== undefined) return { pack, offset };
     }
     return undefined;
+  }
+
+  /** Returns the ids in any pack that start with `prefix` (lowercase hex, 2 to 40 digits). */
+  idsWithPrefix(prefix: string): string[] {
+    return this.packs.flatMap((pack) => pack.idsWithPrefix(prefix));
   }
 
   /** Reports whether some pack holds this object. */
