@@ -1,7 +1,7 @@
 // Reading objects from Git packs through their version 2 indexes: lookups by binary search,
 // entries read at their offset, and deltas (offset and reference) applied in memory. Entries are
-// read with synchronous calls: they are small and usually in the page cache, where a thread-pool
-// round trip per read costs more than the read itself.
+// read with synchronous calls, because they are small and usually in the page cache, where a
+// thread-pool round trip per read costs more than the read itself.
 
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs';
