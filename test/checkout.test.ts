@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { fingerprint, treeState } from './helpers/judge.js';
 import { Repo } from './helpers/repo.js';
 import { run } from './helpers/snap.js';
-import { dir, emptyDir, file, makeTree, symlink, tempDir, type Spec } from './helpers/tree.js';
+import { dir, emptyDir, file, listenSocket, makeTree, symlink, tempDir, type Spec } from './helpers/tree.js';
 
 const T = 1_650_000_000_123_456_789n;
 const STORE = { exclude: ['.snap'] };
@@ -230,5 +230,36 @@ describe('unchanged paths', () => {
 
     expect(inode('keep')).toBe(keep);
     expect(inode('etc/a')).not.toBe(changed);
+  });
+});
+
+describe('removed directories', () => {
+  it('go with everything below them', async () => {
+    const repo = await newRepo({ keep: 'keep\n' });
+    const a = await repo.commitInProcess('A');
+    const stateA = treeState(repo.rootfs, STORE);
+    makeTree(repo.rootfs, { 'usr/share/doc/x/copyright': 'x\n', 'usr/share/doc/x/changelog': 'y\n', 'usr/bin/tool': 'z\n', 'usr/lib/empty': dir() });
+    await repo.commitInProcess('B');
+
+    repo.ok(['checkout', a]);
+
+    expect(treeState(repo.rootfs, STORE)).toEqual(stateA);
+  });
+
+  it('go even when they contain a socket', async () => {
+    const repo = await newRepo({ keep: 'keep\n' });
+    const a = await repo.commitInProcess('A');
+    makeTree(repo.rootfs, { 'run/app/keep': 'kept\n' });
+    const close = await listenSocket(join(repo.rootfs, 'run/app/app.sock'));
+    let result;
+    try {
+      await repo.commitInProcess('B');
+      result = repo.snap(['checkout', a]);
+    } finally {
+      await close();
+    }
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(fs.existsSync(join(repo.rootfs, 'run'))).toBe(false);
   });
 });

@@ -161,3 +161,23 @@ describe('checkout of an annotated tag', () => {
     expect(fsck.code).toBe(0);
   });
 });
+
+describe('short ids in a packed store', () => {
+  it('resolve as in a store of loose objects', async () => {
+    const packed = await Repo.createInProcess({ spec: { n: '1\n' } });
+    try {
+      const first = await packed.commitInProcess('first');
+      fs.writeFileSync(join(packed.rootfs, 'n'), '2\n');
+      await packed.commitInProcess('second');
+      packed.git(['repack', '-a', '-d', '-q']);
+      packed.git(['prune-packed']);
+
+      for (const length of [4, 5, 7, 39]) {
+        const log = JSON.parse(packed.ok(['log', '-n', '1', '--json', first.slice(0, length)])) as JsonCommit[];
+        expect(log[0].oid, `${length} digits`).toBe(first);
+      }
+    } finally {
+      packed.remove();
+    }
+  });
+});

@@ -239,3 +239,22 @@ describe('sockets', () => {
     expect(listing).toBe('keep\n');
   });
 });
+
+describe('file content', () => {
+  // A commit writes its first 100 new entries as loose objects and switches to a pack after that.
+  it.each([3, 600])('is stored as git stores it, for %i small files', (count) => {
+    const { rootfs, store } = setup();
+    const spec: Spec = {};
+    for (let i = 0; i < count; i++) spec[`d${i % 7}/f${i}`] = `content ${i}\n`.repeat(i % 5);
+    makeTree(rootfs, spec);
+
+    snapOk(['--store', store, 'init', rootfs]);
+    snapOk(['--store', store, 'commit', '-m', 'files']);
+
+    const listing = runOk('git', ['--git-dir', store, 'ls-tree', '-r', 'HEAD:rootfs']).trim().split('\n').map((line) => line.split(/\s+/));
+    const paths = listing.map(([, , , path]) => join(rootfs, path));
+    const hashed = runOk('git', ['hash-object', ...paths]).trim().split('\n');
+    expect(listing).toHaveLength(count);
+    expect(listing.map(([, , oid]) => oid)).toEqual(hashed);
+  });
+});

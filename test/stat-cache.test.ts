@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status, type Progress } from '../src/index.js';
 import { setTimes } from '../src/native/index.js';
+import { StatCache } from '../src/store/stat-cache.js';
 import { Repo } from './helpers/repo.js';
 import { at, file } from './helpers/tree.js';
 
@@ -163,5 +164,63 @@ describe('stat cache file', () => {
       ['T', 'usr/lib'],
       ['D', 'usr/lib/b'],
     ]);
+  });
+});
+
+describe('stat cache after checkout', () => {
+  let repo: Repo;
+  let a: string;
+
+  beforeAll(async () => {
+    repo = await Repo.createInProcess({
+      spec: {
+        'etc/a': file('alpha\n', { mtime: T }),
+        'etc/keep': file('keep\n', { mtime: T, mode: 0o644 }),
+        'usr/lib/deep/x': file('x\n', { mtime: T }),
+        'var/gone/y': file('y\n', { mtime: T }),
+      },
+    });
+    a = await repo.commitInProcess('A');
+    fs.writeFileSync(join(repo.rootfs, 'etc/a'), 'ALPHA\n');
+    fs.chmodSync(join(repo.rootfs, 'etc/keep'), 0o600);
+    fs.mkdirSync(join(repo.rootfs, 'usr/lib/deep/added'));
+    fs.writeFileSync(join(repo.rootfs, 'usr/lib/deep/added/z'), 'z\n');
+    fs.rmSync(join(repo.rootfs, 'var/gone'), { recursive: true });
+    await repo.commitInProcess('B');
+    await repo.checkoutInProcess(a);
+  });
+
+  afterAll(() => repo?.remove());
+
+  it('records the target ids of changed directories', async () => {
+    const cache = await StatCache.load(repo.gitdir);
+
+    for (const path of ['', 'etc', 'usr', 'usr/lib', 'usr/lib/deep', 'var', 'var/gone']) {
+      const treeId = repo.git(['rev-parse', `${a}:rootfs${path ? `/${path}` : ''}`]).trim();
+      expect(cache.dir(Buffer.from(path))?.rootfsOid, path).toBe(treeId);
+    }
+  });
+
+  it('drops records of removed directories', async () => {
+    const cache = await StatCache.load(repo.gitdir);
+
+    expect(cache.dir(Buffer.from('usr/lib/deep/added'))).toBeUndefined();
+  });
+
+  it('lets a commit record the checked-out tree', async () => {
+    await sleep(RACY_WAIT_MS);
+
+    repo.ok(['commit', '--allow-empty', '-m', 'unchanged']);
+
+    expect(repo.git(['rev-parse', 'HEAD^{tree}'])).toBe(repo.git(['rev-parse', `${a}^{tree}`]));
+  });
+
+  it('catches a checked-out file rewritten with the same size and mtime', async () => {
+    fs.writeFileSync(join(repo.rootfs, 'etc/a'), 'ALPHA\n');
+    setTimes(at(repo.rootfs, 'etc/a'), T, T);
+
+    const changes = JSON.parse(repo.ok(['status', '--json'])).changes as { status: string; path: string }[];
+
+    expect(changes.map((change) => [change.status, change.path])).toEqual([['M', 'etc/a']]);
   });
 });

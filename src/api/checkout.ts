@@ -7,7 +7,7 @@ import { checkRefName } from '../store/refs.js';
 import { previousCheckout, readCommit, resolveRevision } from '../store/revision.js';
 import { readSnapshotDir, snapshotRoot, type SnapshotDir } from '../store/snapshot-read.js';
 import { identity, openStore, withStoreLock, type Store } from '../store/store.js';
-import { captureWorktree } from '../store/worktree.js';
+import { captureWorktree, recordCheckout, type Capture } from '../store/worktree.js';
 import { applyChanges } from '../tree/apply.js';
 import type { Entry } from '../tree/entry.js';
 import type { CommonOptions } from './common.js';
@@ -72,7 +72,7 @@ export async function checkout(options: CheckoutOptions): Promise<CheckoutResult
       const target = await snapshotRoot(store.objects, (await readCommit(store, oid)).tree);
       const current = await captureWorktree(store, { write: false, onWarning: options.onWarning });
       if (!options.force && head.oid) await refuseDirty(store, head.oid, current.root);
-      changed = await writeRootfs(store, current.root, target, options);
+      changed = await writeRootfs(store, current, target, options);
     }
 
     const who = identity(store);
@@ -102,12 +102,25 @@ export async function refuseDirty(store: Store, headOid: string, current: Snapsh
   });
 }
 
-/** Makes the rootfs (captured as `current`) exactly `target`; returns how many paths changed. */
-export async function writeRootfs(store: Store, current: SnapshotDir, target: SnapshotDir, options: CommonOptions): Promise<number> {
-  const changes = await diffSnapshots(store.objects, current, target);
+/**
+ * Makes the rootfs (captured as `current`) exactly `target` and returns how many paths changed.
+ * Then saves the stat cache for the new state. A failure to save it is only a warning, because the
+ * cache only saves work and the one left in place still matches the files it describes.
+ */
+export async function writeRootfs(store: Store, current: Capture, target: SnapshotDir, options: CommonOptions): Promise<number> {
+  const targetDirs = new SnapshotLookup(store, target);
+  const changes = await diffSnapshots(store.objects, current.root, target, undefined, {
+    onTargetDir: (dir, entry) => targetDirs.remember(dir, entry),
+  });
   guardStore(store, changes);
-  await applyChanges(Buffer.from(store.rootfs), changes, store.objects, dirLookup(store, target),
+  const lookup = (path: Buffer) => targetDirs.find(path);
+  await applyChanges(Buffer.from(store.rootfs), changes, store.objects, async (path) => (await lookup(path))?.entry,
     (progress) => options.onProgress?.({ phase: 'checkout', done: progress.done, total: progress.total }));
+  try {
+    await recordCheckout(store, current.cache, changes, async (path) => (await lookup(path))?.dir);
+  } catch (error) {
+    options.onWarning?.(`the stat cache was not saved (${error instanceof Error ? error.message : String(error)}); the next status or commit reads the changed files again`);
+  }
   return changes.length;
 }
 
@@ -130,32 +143,43 @@ function guardStore(store: Store, changes: Change[]): void {
 }
 
 /**
- * Finds directory entries of a snapshot by path, reading each directory at most once. Only the
- * entries of subdirectories are kept, not whole listings, so memory grows with the number of
- * directories read, not with the number of files.
+ * Directory entries of a snapshot, with their subtree ids, by path. Directories that the diff
+ * already read are remembered, and any other is found by reading its parents, each at most once.
+ * Only the entries of subdirectories are kept, not whole listings, so memory grows with the
+ * number of directories read, not with the number of files.
  */
-function dirLookup(store: Store, root: SnapshotDir): (path: Buffer) => Promise<Entry | undefined> {
-  const found = new Map<string, { entry?: Entry; dir?: SnapshotDir }>();
-  const read = async (dir: SnapshotDir): Promise<void> => {
-    const listing = await readSnapshotDir(store.objects, dir);
-    if (dir.path.length === 0) found.set('', { entry: listing.self, dir });
-    for (const child of listing.children) {
-      if (child.dir) found.set(child.dir.path.toString('latin1'), { entry: child.entry, dir: child.dir });
-    }
-  };
-  const listed = new Set<string>();
-  return async (path) => {
+class SnapshotLookup {
+  private readonly found = new Map<string, { entry?: Entry; dir?: SnapshotDir }>();
+  private readonly listed = new Set<string>();
+
+  constructor(private readonly store: Store, private readonly root: SnapshotDir) {}
+
+  /** Remembers a directory of the snapshot and its entry (unset for the root). */
+  remember(dir: SnapshotDir, entry: Entry | undefined): void {
+    this.found.set(dir.path.toString('latin1'), { entry, dir });
+  }
+
+  /** Returns the entry and ids of the directory at `path`, or undefined when the snapshot has none there. */
+  async find(path: Buffer): Promise<{ entry?: Entry; dir?: SnapshotDir } | undefined> {
     const key = path.toString('latin1');
-    if (!found.has('')) await read(root);
+    if (!this.found.has('')) await this.read(this.root);
     const parts = path.length === 0 ? [] : key.split('/');
-    for (let depth = 1; depth <= parts.length && !found.has(key); depth++) {
+    for (let depth = 1; depth <= parts.length && !this.found.has(key); depth++) {
       const parent = parts.slice(0, depth - 1).join('/');
-      const known = found.get(parent);
+      const known = this.found.get(parent);
       if (!known?.dir) return undefined;
-      if (listed.has(parent)) continue;
-      listed.add(parent);
-      await read(known.dir);
+      if (this.listed.has(parent)) continue;
+      this.listed.add(parent);
+      await this.read(known.dir);
     }
-    return found.get(key)?.entry;
-  };
+    return this.found.get(key);
+  }
+
+  private async read(dir: SnapshotDir): Promise<void> {
+    const listing = await readSnapshotDir(this.store.objects, dir, { symlinkTargets: false });
+    if (dir.path.length === 0) this.found.set('', { entry: listing.self, dir });
+    for (const child of listing.children) {
+      if (child.dir) this.found.set(child.dir.path.toString('latin1'), { entry: child.entry, dir: child.dir });
+    }
+  }
 }

@@ -55,7 +55,7 @@ export async function reset(options: ResetOptions): Promise<ResetResult> {
       const current = await captureWorktree(store, { write: false, onWarning: options.onWarning });
       if (!options.force) await refuseDirty(store, head.oid, current.root);
       const target = await snapshotRoot(store.objects, (await readCommit(store, oid)).tree);
-      changed = await writeRootfs(store, current.root, target, options);
+      changed = await writeRootfs(store, current, target, options);
     }
     const who = identity(store);
     const message = `reset: moving to ${revision}`;

@@ -4,7 +4,10 @@
 import type { Entry } from '../tree/entry.js';
 import { formatRecord } from './meta-format.js';
 import type { ObjectStore } from './objects.js';
-import { readSnapshotDir, walkSnapshot, type SnapshotChild, type SnapshotDir } from './snapshot-read.js';
+import { readSnapshotDir, readSymlinkTarget, walkSnapshot, type ReadDirOptions, type SnapshotChild, type SnapshotDir } from './snapshot-read.js';
+
+/** Listings are read without symlink targets, because ids decide. Only changed symlinks get theirs. */
+const LISTING: ReadDirOptions = { symlinkTargets: false };
 
 /**
  * Kind of a change, in Git's letters: A added, D deleted, M content modified, T type changed
@@ -47,23 +50,48 @@ function isAtOrBelow(path: Buffer, limit: Buffer): boolean {
   return path.length === limit.length || path[limit.length] === 0x2f;
 }
 
+/** Options of diffSnapshots. */
+export interface DiffOptions {
+  /**
+   * Receives every directory of `to` that the diff reads (the root, directories above or around a
+   * change, and added ones), with its entry, in walk order. A checkout takes the ids and times of
+   * the directories it writes into from here, without reading them again.
+   */
+  onTargetDir?: (dir: SnapshotDir, entry: Entry | undefined) => void;
+}
+
+/** State shared by every step of one diff. */
+interface DiffWalk {
+  objects: ObjectStore;
+  out: Change[];
+  onTargetDir?: (dir: SnapshotDir, entry: Entry | undefined) => void;
+}
+
 /**
  * Lists every changed path between two snapshot roots (an undefined `from` is an empty tree), in
  * walk order: parents before children, siblings bytewise. The contents of added or deleted
  * directories are listed too, each path with its own change. With a filter, only selected paths
  * are listed, and subtrees that hold none are not read.
  */
-export async function diffSnapshots(objects: ObjectStore, from: SnapshotDir | undefined, to: SnapshotDir, filter?: DiffFilter): Promise<Change[]> {
-  const changes: Change[] = [];
+export async function diffSnapshots(objects: ObjectStore, from: SnapshotDir | undefined, to: SnapshotDir, filter?: DiffFilter, options: DiffOptions = {}): Promise<Change[]> {
+  const walk: DiffWalk = { objects, out: [], onTargetDir: options.onTargetDir };
   const fullFilter = filter && filter.paths.some((limit) => limit.length === 0) ? undefined : filter;
-  await diffDir(objects, from, to, changes, true, fullFilter);
-  return changes;
+  await diffDir(walk, from, to, undefined, fullFilter);
+  for (const change of walk.out) {
+    if (change.old) await readSymlinkTarget(objects, change.old);
+    if (change.new) await readSymlinkTarget(objects, change.new);
+  }
+  return walk.out;
 }
 
-async function diffDir(objects: ObjectStore, from: SnapshotDir | undefined, to: SnapshotDir, out: Change[], isRoot: boolean, filter?: DiffFilter): Promise<void> {
+/** Compares two directories. `toEntry` is the entry of `to` in its parent, unset for the root. */
+async function diffDir(walk: DiffWalk, from: SnapshotDir | undefined, to: SnapshotDir, toEntry: Entry | undefined, filter?: DiffFilter): Promise<void> {
   if (from && from.rootfsOid === to.rootfsOid && from.metaOid === to.metaOid) return;
-  const before = from ? await readSnapshotDir(objects, from) : { self: undefined, children: [] as SnapshotChild[] };
-  const after = await readSnapshotDir(objects, to);
+  const { objects, out } = walk;
+  const isRoot = toEntry === undefined;
+  const before = from ? await readSnapshotDir(objects, from, LISTING) : { self: undefined, children: [] as SnapshotChild[] };
+  const after = await readSnapshotDir(objects, to, LISTING);
+  walk.onTargetDir?.(to, isRoot ? after.self : toEntry);
 
   if (isRoot && after.self && relate(Buffer.alloc(0), filter) === 'inside') {
     if (!before.self) out.push({ path: Buffer.alloc(0), status: 'A', new: after.self });
@@ -78,32 +106,32 @@ async function diffDir(objects: ObjectStore, from: SnapshotDir | undefined, to: 
     const order = !a ? 1 : !b ? -1 : Buffer.compare(a.name, b.name);
     const relation = relate((order < 0 ? a : b).entry.path, filter);
     if (order < 0) {
-      if (relation !== 'outside') await emitAll(objects, a, 'D', out, relation === 'inside' ? undefined : filter);
+      if (relation !== 'outside') await emitAll(walk, a, 'D', relation === 'inside' ? undefined : filter);
       i += 1;
     } else if (order > 0) {
-      if (relation !== 'outside') await emitAll(objects, b, 'A', out, relation === 'inside' ? undefined : filter);
+      if (relation !== 'outside') await emitAll(walk, b, 'A', relation === 'inside' ? undefined : filter);
       j += 1;
     } else {
-      if (relation !== 'outside') await diffChild(objects, a, b, out, relation === 'inside' ? undefined : filter);
+      if (relation !== 'outside') await diffChild(walk, a, b, relation === 'inside' ? undefined : filter);
       i += 1;
       j += 1;
     }
   }
 }
 
-async function diffChild(objects: ObjectStore, a: SnapshotChild, b: SnapshotChild, out: Change[], filter?: DiffFilter): Promise<void> {
+async function diffChild(walk: DiffWalk, a: SnapshotChild, b: SnapshotChild, filter?: DiffFilter): Promise<void> {
   const old = a.entry;
   const now = b.entry;
   const listed = filter === undefined;
   if (old.type !== now.type) {
-    if (listed) out.push({ path: now.path, status: 'T', old, new: now });
-    if (a.dir) await emitBelow(objects, a.dir, 'D', out, filter);
-    if (b.dir) await emitBelow(objects, b.dir, 'A', out, filter);
+    if (listed) walk.out.push({ path: now.path, status: 'T', old, new: now });
+    if (a.dir) await emitBelow(walk, a.dir, 'D', filter);
+    if (b.dir) await emitAll(walk, b, 'A', filter, false);
     return;
   }
-  if (listed && contentDiffers(old, now)) out.push({ path: now.path, status: 'M', old, new: now });
-  else if (listed && recordOf(old) !== recordOf(now)) out.push({ path: now.path, status: 'm', old, new: now });
-  if (a.dir && b.dir) await diffDir(objects, a.dir, b.dir, out, false, filter);
+  if (listed && contentDiffers(old, now)) walk.out.push({ path: now.path, status: 'M', old, new: now });
+  else if (listed && recordOf(old) !== recordOf(now)) walk.out.push({ path: now.path, status: 'm', old, new: now });
+  if (a.dir && b.dir) await diffDir(walk, a.dir, b.dir, now, filter);
 }
 
 function contentDiffers(old: Entry, now: Entry): boolean {
@@ -116,22 +144,29 @@ function recordOf(entry: Entry): string {
   return formatRecord(Buffer.alloc(0), entry);
 }
 
-/** Lists `child` and everything below it; with a filter (child is above a limit), only what it selects. */
-async function emitAll(objects: ObjectStore, child: SnapshotChild, status: 'A' | 'D', out: Change[], filter?: DiffFilter): Promise<void> {
-  if (!filter) out.push(status === 'A' ? { path: child.entry.path, status, new: child.entry } : { path: child.entry.path, status, old: child.entry });
-  if (child.dir) await emitBelow(objects, child.dir, status, out, filter);
+/**
+ * Lists `child` (unless `withSelf` is false) and everything below it. With a filter (child is
+ * above a limit), it lists only what the filter selects.
+ */
+async function emitAll(walk: DiffWalk, child: SnapshotChild, status: 'A' | 'D', filter?: DiffFilter, withSelf = true): Promise<void> {
+  if (!filter && withSelf) walk.out.push(status === 'A' ? { path: child.entry.path, status, new: child.entry } : { path: child.entry.path, status, old: child.entry });
+  if (!child.dir) return;
+  if (status === 'A') walk.onTargetDir?.(child.dir, child.entry);
+  await emitBelow(walk, child.dir, status, filter);
 }
 
-async function emitBelow(objects: ObjectStore, dir: SnapshotDir, status: 'A' | 'D', out: Change[], filter?: DiffFilter): Promise<void> {
+async function emitBelow(walk: DiffWalk, dir: SnapshotDir, status: 'A' | 'D', filter?: DiffFilter): Promise<void> {
+  const { objects, out } = walk;
   if (!filter) {
-    await walkSnapshot(objects, dir, (entry) => {
+    await walkSnapshot(objects, dir, (entry, child) => {
       out.push(status === 'A' ? { path: entry.path, status, new: entry } : { path: entry.path, status, old: entry });
-    });
+      if (status === 'A' && child.dir) walk.onTargetDir?.(child.dir, entry);
+    }, LISTING);
     return;
   }
-  const { children } = await readSnapshotDir(objects, dir);
+  const { children } = await readSnapshotDir(objects, dir, LISTING);
   for (const child of children) {
     const relation = relate(child.entry.path, filter);
-    if (relation !== 'outside') await emitAll(objects, child, status, out, relation === 'inside' ? undefined : filter);
+    if (relation !== 'outside') await emitAll(walk, child, status, relation === 'inside' ? undefined : filter);
   }
 }

@@ -29,6 +29,8 @@ export function encodeField(bytes: Buffer): string {
 
 /** Decodes a percent-encoded metadata field. */
 export function decodeField(text: string): Buffer {
+  // Most fields have no escapes, and each character of the latin1 text is then its byte.
+  if (!text.includes('%')) return Buffer.from(text, 'latin1');
   const bytes: number[] = [];
   for (let i = 0; i < text.length; i++) {
     if (text[i] === '%') {
@@ -137,5 +139,9 @@ function parseRecord(oid: string, dirPath: Buffer, line: string): MetaRecord {
 /** Joins a directory path and a child name with '/' (the rootfs itself has the empty path). */
 export function joinPath(dir: Buffer, name: Buffer): Buffer {
   if (dir.length === 0) return name;
-  return Buffer.concat([dir, Buffer.from('/'), name]);
+  const path = Buffer.allocUnsafe(dir.length + 1 + name.length);
+  dir.copy(path, 0);
+  path[dir.length] = 0x2f;
+  name.copy(path, dir.length + 1);
+  return path;
 }

@@ -96,6 +96,12 @@ export class ObjectStore {
     return this.overlay.has(oid) || (this.packWriter?.has(oid) ?? false) || fs.existsSync(this.loosePath(oid)) || this.packs.has(oid);
   }
 
+  /** Returns the ids of packed objects that start with `prefix` (lowercase hex, 2 to 40 digits). */
+  packedIdsWithPrefix(prefix: string): string[] {
+    this.packs.refresh();
+    return this.packs.idsWithPrefix(prefix);
+  }
+
   /** Stores an object in memory only, for trees of a dry run that diffing must read back. */
   putInMemory(type: ObjectType, content: Buffer): string {
     const oid = hashObject(type, content);
@@ -214,36 +220,33 @@ export class ObjectStore {
     await fsp.rename(temp, this.loosePath(oid));
   }
 
-  /** Reads a whole object. Throws NOT_FOUND when no object has this id. */
+  /**
+   * Reads a whole object. Throws NOT_FOUND when no object has this id. Like the pack reader, it
+   * reads synchronously, because objects read whole are small and usually in the page cache.
+   */
   async read(oid: string): Promise<{ type: ObjectType; content: Buffer }> {
-    const held = this.overlay.get(oid);
-    if (held) return held;
+    const found = this.overlay.get(oid) ?? this.packs.read(oid);
+    if (found) return found;
     let deflated: Buffer | undefined;
     try {
-      deflated = await fsp.readFile(this.loosePath(oid));
+      deflated = fs.readFileSync(this.loosePath(oid));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('reading object', oid, error);
     }
     if (deflated) {
       let raw: Buffer;
       try {
-        raw = await inflate(deflated);
+        raw = zlib.inflateSync(deflated);
       } catch (error) {
         throw corrupt(oid, error);
       }
       return parseLoose(oid, raw);
     }
-    return this.readPacked(oid);
-  }
-
-  private async readPacked(oid: string): Promise<{ type: ObjectType; content: Buffer }> {
-    let found = await this.packs.read(oid);
-    if (!found) {
-      this.packs.refresh();
-      found = await this.packs.read(oid);
-    }
-    if (!found) throw new SnapError('NOT_FOUND', `object ${oid} not found in the store; run 'git fsck' on the store`);
-    return found;
+    // A pack written by another process since the indexes were loaded.
+    this.packs.refresh();
+    const packed = this.packs.read(oid);
+    if (!packed) throw new SnapError('NOT_FOUND', `object ${oid} not found in the store; run 'git fsck' on the store`);
+    return packed;
   }
 
   /** Reads an object and checks its type. */
@@ -261,7 +264,7 @@ export class ObjectStore {
    */
   async openBlob(oid: string): Promise<Readable> {
     // Packs first: their indexes are in memory, where a loose object costs a stat to find.
-    const packed = this.overlay.has(oid) ? undefined : await this.packs.openBlob(oid);
+    const packed = this.overlay.has(oid) ? undefined : this.packs.openBlob(oid);
     if (packed) return packed;
     const path = this.loosePath(oid);
     if (!this.overlay.has(oid) && fs.existsSync(path)) {
@@ -279,7 +282,7 @@ export class ObjectStore {
 
   /** Closes files held open for reading packs. */
   async close(): Promise<void> {
-    await this.packs.close();
+    this.packs.close();
   }
 }
 
@@ -329,11 +332,5 @@ class HeaderStripper extends Transform {
 function deflate(data: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     zlib.deflate(data, { level: DEFLATE_LEVEL }, (error, result) => (error ? reject(error) : resolve(result)));
-  });
-}
-
-function inflate(data: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    zlib.inflate(data, (error, result) => (error ? reject(error) : resolve(result)));
   });
 }

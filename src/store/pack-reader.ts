@@ -1,5 +1,7 @@
 // Reading objects from Git packs through their version 2 indexes: lookups by binary search,
-// entries read at their offset, and deltas (offset and reference) applied in memory.
+// entries read at their offset, and deltas (offset and reference) applied in memory. Entries are
+// read with synchronous calls, because they are small and usually in the page cache, where a
+// thread-pool round trip per read costs more than the read itself.
 
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs';
@@ -27,7 +29,6 @@ interface EntryHeader {
 
 /** One pack file and its index. */
 class Pack {
-  /** The pack opened for reading; reads are synchronous, as one small read per object costs less than a promise round trip through libuv's thread pool. */
   private fd?: number;
   private size?: number;
   readonly count: number;
@@ -55,6 +56,27 @@ class Pack {
     return undefined;
   }
 
+  /** Returns the ids in this pack that start with `prefix` (lowercase hex, 2 to 40 digits). */
+  idsWithPrefix(prefix: string): string[] {
+    const first = parseInt(prefix.slice(0, 2), 16);
+    let low = first === 0 ? 0 : this.index.readUInt32BE(8 + (first - 1) * 4);
+    let high = this.index.readUInt32BE(8 + first * 4);
+    const lowest = Buffer.from(prefix.padEnd(40, '0'), 'hex');
+    const oidsStart = 8 + 1024;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (lowest.compare(this.index, oidsStart + middle * 20, oidsStart + middle * 20 + 20) > 0) low = middle + 1;
+      else high = middle;
+    }
+    const found: string[] = [];
+    for (let position = low; position < this.count; position++) {
+      const oid = this.index.toString('hex', oidsStart + position * 20, oidsStart + position * 20 + 20);
+      if (!oid.startsWith(prefix)) break;
+      found.push(oid);
+    }
+    return found;
+  }
+
   private offsetAt(position: number): number {
     const offsetsStart = 8 + 1024 + this.count * 24;
     const small = this.index.readUInt32BE(offsetsStart + position * 4);
@@ -68,7 +90,7 @@ class Pack {
     return this.fd;
   }
 
-  async header(offset: number): Promise<EntryHeader> {
+  header(offset: number): EntryHeader {
     const bytes = Buffer.alloc(64);
     fs.readSync(this.file(), bytes, 0, 64, offset);
     let byte = bytes[0];
@@ -98,7 +120,7 @@ class Pack {
     return header;
   }
 
-  private async dataEnd(): Promise<number> {
+  private dataEnd(): number {
     this.size ??= fs.fstatSync(this.file()).size;
     return this.size - 20;
   }
@@ -108,8 +130,8 @@ class Pack {
    * it holds (deflate adds 5 bytes per 16 KiB stored block, and the zlib wrapper 6), so reading
    * size + size/1000 + 64 bytes covers it; zlib stops at the end of its stream and ignores the rest.
    */
-  async inflateAt(offset: number, header: EntryHeader): Promise<Buffer> {
-    const length = Math.min(header.size + Math.ceil(header.size / 1000) + 64, (await this.dataEnd()) - header.dataOffset);
+  inflateAt(offset: number, header: EntryHeader): Buffer {
+    const length = Math.min(header.size + Math.ceil(header.size / 1000) + 64, this.dataEnd() - header.dataOffset);
     const compressed = Buffer.alloc(length);
     fs.readSync(this.file(), compressed, 0, length, header.dataOffset);
     const data = zlib.inflateSync(compressed);
@@ -118,12 +140,12 @@ class Pack {
   }
 
   /** Streams the inflated data of a non-delta entry, reading no further than inflateAt would. */
-  async streamAt(header: EntryHeader): Promise<Readable> {
-    const end = Math.min(header.dataOffset + header.size + Math.ceil(header.size / 1000) + 64, await this.dataEnd());
+  streamAt(header: EntryHeader): Readable {
+    const end = Math.min(header.dataOffset + header.size + Math.ceil(header.size / 1000) + 64, this.dataEnd());
     return createReadStream(this.packPath, { start: header.dataOffset, end: end - 1 }).pipe(zlib.createInflate());
   }
 
-  async close(): Promise<void> {
+  close(): void {
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
   }
@@ -163,49 +185,54 @@ export class PackReader {
     return undefined;
   }
 
+  /** Returns the ids in any pack that start with `prefix` (lowercase hex, 2 to 40 digits). */
+  idsWithPrefix(prefix: string): string[] {
+    return this.packs.flatMap((pack) => pack.idsWithPrefix(prefix));
+  }
+
   /** Reports whether some pack holds this object. */
   has(oid: string): boolean {
     return this.locate(oid) !== undefined;
   }
 
   /** Reads a whole object, applying deltas; undefined when no pack holds it. */
-  async read(oid: string): Promise<{ type: ObjectType; content: Buffer } | undefined> {
+  read(oid: string): { type: ObjectType; content: Buffer } | undefined {
     const found = this.locate(oid);
     if (!found) return undefined;
     return this.readAt(found.pack, found.offset, 0);
   }
 
-  private async readAt(pack: Pack, offset: number, depth: number): Promise<{ type: ObjectType; content: Buffer }> {
+  private readAt(pack: Pack, offset: number, depth: number): { type: ObjectType; content: Buffer } {
     if (depth > 1000) throw new SnapError('CORRUPT', `pack '${pack.packPath}' has a delta chain over 1000 long`);
-    const header = await pack.header(offset);
-    const data = await pack.inflateAt(offset, header);
+    const header = pack.header(offset);
+    const data = pack.inflateAt(offset, header);
     if (header.type !== OFS_DELTA && header.type !== REF_DELTA) {
       const type = TYPE_NAMES[header.type];
       if (!type) throw new SnapError('CORRUPT', `pack '${pack.packPath}' has an entry of unknown type ${header.type}`);
       return { type, content: data };
     }
     let base: { type: ObjectType; content: Buffer } | undefined;
-    if (header.baseOffset !== undefined) base = await this.readAt(pack, header.baseOffset, depth + 1);
-    else base = await this.read(header.baseOid!);
+    if (header.baseOffset !== undefined) base = this.readAt(pack, header.baseOffset, depth + 1);
+    else base = this.read(header.baseOid!);
     if (!base) throw new SnapError('CORRUPT', `delta base ${header.baseOid} not found in the store`);
     return { type: base.type, content: applyDelta(base.content, data) };
   }
 
   /** Streams a blob's content; a deltified blob is rebuilt in memory first. */
-  async openBlob(oid: string): Promise<Readable | undefined> {
+  openBlob(oid: string): Readable | undefined {
     const found = this.locate(oid);
     if (!found) return undefined;
-    const header = await found.pack.header(found.offset);
+    const header = found.pack.header(found.offset);
     // A small blob is read and inflated in one step on the open pack: a stream per blob costs an
     // open, a close and an inflate stream each, which dominated exports of many small files.
     if (header.type === 3 && header.size > INFLATE_WHOLE_MAX) return found.pack.streamAt(header);
-    const object = await this.readAt(found.pack, found.offset, 0);
+    const object = this.readAt(found.pack, found.offset, 0);
     return Readable.from([object.content]);
   }
 
   /** Closes open pack files. */
-  async close(): Promise<void> {
-    await Promise.all(this.packs.map((pack) => pack.close()));
+  close(): void {
+    for (const pack of this.packs) pack.close();
   }
 }
 

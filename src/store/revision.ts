@@ -209,15 +209,7 @@ async function expandPrefix(store: Store, prefix: string): Promise<string> {
       if (/^[0-9a-f]{40}$/.test(oid) && oid.startsWith(prefix)) candidates.add(oid);
     }
   }
-  try {
-    // Loaded here only: importing isomorphic-git costs about 50 ms that most commands never need.
-    const { default: git } = await import('isomorphic-git');
-    candidates.add(await git.expandOid({ fs, gitdir: store.gitdir, oid: prefix }));
-  } catch (error) {
-    // isomorphic-git lists every match, loose and packed, when there are several.
-    const matches = (error as { data?: { matches?: string[] } }).data?.matches;
-    for (const oid of matches ?? []) candidates.add(oid);
-  }
+  for (const oid of store.objects.packedIdsWithPrefix(prefix)) candidates.add(oid);
   const snapshots: { oid: string; type: string; subject: string }[] = [];
   for (const oid of candidates) {
     const object = await store.objects.read(oid).catch(() => undefined);

@@ -115,6 +115,13 @@ export class StatCache {
     this.next.set(path.toString('latin1'), dir);
   }
 
+  /** Keeps, for the next save, the loaded record of every directory path for which `keep` returns true. */
+  keepLoaded(keep: (path: string) => boolean): void {
+    for (const [key, dir] of this.dirs) {
+      if (keep(key)) this.next.set(key, dir);
+    }
+  }
+
   /** Records the rootfs directory's own stat for the next save, unless it is racy. */
   recordRoot(stat: StatInfo, scanStartNs: bigint): void {
     this.nextRootStat = isRacy(stat, scanStartNs) ? undefined : stat;

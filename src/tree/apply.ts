@@ -2,6 +2,7 @@
 // then restoring every recorded attribute in the order that keeps them (owner, mode, xattrs, times).
 
 import * as fs from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { SnapError, ioError, showPath } from '../errors.js';
 import { listXattrs, lstatPath, makeDevice, makeFifo, removeXattr, setTimes, setXattr } from '../native/index.js';
@@ -17,6 +18,12 @@ export interface ApplyProgress {
   done: number;
   total: number;
 }
+
+/**
+ * Files up to this size are read whole and written with one call. Larger ones are streamed, so
+ * memory use does not grow with file size.
+ */
+const WHOLE_BLOB_MAX = 1024 * 1024;
 
 let tempCounter = 0;
 
@@ -39,11 +46,7 @@ export function checkSafePath(path: Buffer): void {
 export async function applyChanges(root: Buffer, changes: Change[], objects: ObjectStore, lookupDir: DirLookup, onProgress?: (p: ApplyProgress) => void): Promise<void> {
   for (const change of changes) checkSafePath(change.path);
   const abs = (path: Buffer): Buffer => (path.length === 0 ? root : Buffer.concat([root, Buffer.from('/'), path]));
-  const touchedDirs = new Map<string, Buffer>();
-  const touch = (path: Buffer): void => {
-    const parent = parentOf(path);
-    if (parent) touchedDirs.set(parent.toString('latin1'), parent);
-  };
+  const dirs = new OpenDirs(abs, lookupDir);
   const checkedDirs = new Set<string>();
   const ensureRealDir = (dir: Buffer): void => {
     const key = dir.toString('latin1');
@@ -54,36 +57,45 @@ export async function applyChanges(root: Buffer, changes: Change[], objects: Obj
   };
 
   // Removals: a deleted or type-changed path goes first, with everything below it.
-  const removed: Buffer[] = [];
-  for (const change of changes) {
-    if (change.status !== 'D' && change.status !== 'T') continue;
-    if (removed.some((prefix) => isBelow(change.path, prefix))) continue;
-    fs.rmSync(abs(change.path), { recursive: true, force: true });
-    removed.push(change.path);
-    touch(change.path);
+  const removals = changes.filter((change) => change.status === 'D' || change.status === 'T');
+  await removePaths(removals.map((change) => ({ path: abs(change.path), old: change.old })));
+  const removedDirs = new Set<string>();
+  for (const change of removals) {
+    if (isBelowAny(change.path, removedDirs)) continue;
+    if (change.old?.type === 'dir') removedDirs.add(change.path.toString('latin1'));
+    dirs.touch(change.path);
   }
 
-  // Content: directories, files, symlinks, devices and FIFOs, parents before children. Hardlink
-  // followers wait until every first member exists.
+  // Content and attributes: directories, files, symlinks, devices and FIFOs, parents before
+  // children. Each entry gets its attributes as soon as it is complete (a directory when the walk
+  // leaves it), so its ctime is as old as possible when the stat cache records it (see
+  // RACY_WINDOW_NS in stat-cache.ts). Hardlink followers wait until every first member exists.
   const followers: Entry[] = [];
-  const written = new Set<string>();
   let done = 0;
   for (const change of changes) {
+    await dirs.enter(change.path);
     const entry = change.new;
-    if (!entry || change.path.length === 0) continue;
+    if (!entry) continue;
+    if (entry.type === 'dir') dirs.open(entry);
+    if (change.path.length === 0) continue;
     const relink = change.status === 'm' && (!sameLink(change.old, entry) || linkedOutside(abs(entry.path), change.old));
-    if (change.status === 'm' && !relink) continue;
+    if (change.status === 'm' && !relink) {
+      if (entry.type !== 'dir') applyAttributes(abs(entry.path), entry);
+      continue;
+    }
     const parent = parentOf(entry.path);
     if (parent) ensureRealDir(parent);
     if (entry.linkTarget && !entry.linkTarget.equals(entry.path)) {
       followers.push(entry);
+      dirs.defer(parent!);
       continue;
     }
     await createEntry(abs(entry.path), entry, objects);
-    written.add(entry.path.toString('latin1'));
-    touch(entry.path);
+    dirs.touch(entry.path);
     onProgress?.({ done: ++done, total: changes.length });
   }
+  await dirs.finishAll();
+
   for (const entry of followers) {
     const target = abs(entry.linkTarget!);
     const temp = tempName(abs(entry.path));
@@ -94,35 +106,116 @@ export async function applyChanges(root: Buffer, changes: Change[], objects: Obj
       fs.rmSync(temp, { force: true });
       throw ioError('linking', entry.path, error);
     }
-    touch(entry.path);
+    applyAttributes(abs(entry.path), entry);
+  }
+  await dirs.finishDeferred();
+}
+
+/**
+ * The directories on the walk's current path. Each is finished when the walk leaves it, because
+ * writing a child changes its parent's times: a changed directory gets all its attributes, and
+ * an unchanged one whose entries changed gets its recorded times back. A directory that receives
+ * a hardlink follower is finished after the followers are linked.
+ */
+class OpenDirs {
+  private readonly stack: { key: string; path: Buffer }[] = [];
+  private readonly changed = new Map<string, Entry>();
+  private readonly touched = new Set<string>();
+  private readonly deferred = new Map<string, Buffer>();
+
+  constructor(private readonly abs: (path: Buffer) => Buffer, private readonly lookupDir: DirLookup) {}
+
+  /** Notes that an entry was created or removed at `path`, which changes its parent's times. */
+  touch(path: Buffer): void {
+    const parent = parentOf(path);
+    if (parent) this.touched.add(parent.toString('latin1'));
   }
 
-  // Attributes of every changed entry except directories, whose times must wait for their children.
-  const dirs: Entry[] = [];
-  for (const change of changes) {
-    const entry = change.new;
-    if (!entry) continue;
-    if (entry.type === 'dir') {
-      dirs.push(entry);
-      continue;
+  /** Finishes every open directory that does not contain `path`, and opens the parents of `path`. */
+  async enter(path: Buffer): Promise<void> {
+    const key = path.toString('latin1');
+    while (this.stack.length > 0 && !isAncestorKey(this.stack[this.stack.length - 1].key, key)) {
+      await this.finish(this.stack.pop()!);
     }
-    applyAttributes(abs(entry.path), entry, true);
+    const missing: { key: string; path: Buffer }[] = [];
+    for (let dir = parentOf(path); dir; dir = parentOf(dir)) {
+      const dirKey = dir.toString('latin1');
+      if (this.stack.length > 0 && this.stack[this.stack.length - 1].key === dirKey) break;
+      missing.push({ key: dirKey, path: dir });
+    }
+    this.stack.push(...missing.reverse());
   }
 
-  // Directories last, deepest first: changed ones get all attributes, and parents whose entries
-  // changed get their recorded times back.
-  const finalDirs = new Map<string, Entry>();
-  for (const entry of dirs) finalDirs.set(entry.path.toString('latin1'), entry);
-  for (const [key, path] of touchedDirs) {
-    if (finalDirs.has(key)) continue;
-    const entry = await lookupDir(path);
-    if (entry) finalDirs.set(key, { ...entry, xattrs: [] });
+  /** Opens a changed directory, which gets `entry`'s attributes when finished. */
+  open(entry: Entry): void {
+    const key = entry.path.toString('latin1');
+    this.changed.set(key, entry);
+    this.stack.push({ key, path: entry.path });
   }
-  const ordered = [...finalDirs.values()].sort((a, b) => depth(b.path) - depth(a.path));
-  for (const entry of ordered) {
-    const full = dirs.includes(entry);
-    if (full) applyAttributes(abs(entry.path), entry, true);
-    else setTimes(abs(entry.path), entry.mtimeNs, entry.mtimeNs);
+
+  /** Marks a directory that a hardlink follower will be linked into, which touches it. */
+  defer(path: Buffer): void {
+    const key = path.toString('latin1');
+    this.deferred.set(key, path);
+    this.touched.add(key);
+  }
+
+  /** Finishes every directory still open, deepest first, except deferred ones. */
+  async finishAll(): Promise<void> {
+    while (this.stack.length > 0) await this.finish(this.stack.pop()!);
+  }
+
+  /** Finishes the deferred directories, once the followers are linked. */
+  async finishDeferred(): Promise<void> {
+    for (const [key, path] of this.deferred) await this.finish({ key, path }, true);
+  }
+
+  private async finish(dir: { key: string; path: Buffer }, afterFollowers = false): Promise<void> {
+    if (!afterFollowers && this.deferred.has(dir.key)) return;
+    const entry = this.changed.get(dir.key);
+    if (entry) {
+      applyAttributes(this.abs(dir.path), entry);
+    } else if (this.touched.has(dir.key)) {
+      const recorded = await this.lookupDir(dir.path);
+      if (recorded) setTimes(this.abs(dir.path), recorded.mtimeNs, recorded.mtimeNs);
+    }
+  }
+}
+
+/** Reports whether the path `dirKey` lies strictly above the path `key` (both latin1 strings). */
+function isAncestorKey(dirKey: string, key: string): boolean {
+  if (dirKey === '') return key !== '';
+  return key.length > dirKey.length && key.charCodeAt(dirKey.length) === 0x2f && key.startsWith(dirKey);
+}
+
+/**
+ * Removes paths, given in walk order with the entry the capture found at each, and everything
+ * below them. A path already gone is no error. Everything but directories is unlinked first,
+ * concurrently on the thread pool, because freeing a file's blocks is the slowest part of a
+ * rollback and overlaps well. Directories follow, deepest first, as they are emptied.
+ */
+async function removePaths(removals: { path: Buffer; old?: Entry }[]): Promise<void> {
+  const results = await Promise.allSettled(removals.filter(({ old }) => old?.type !== 'dir').map(async ({ path }) => {
+    try {
+      await fsp.unlink(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      // Something else is there now (a directory, say), which the general removal handles.
+      fs.rmSync(path, { recursive: true, force: true });
+    }
+  }));
+  const failed = results.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
+
+  for (const { path, old } of [...removals].reverse()) {
+    if (old?.type !== 'dir') continue;
+    try {
+      fs.rmdirSync(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      // The directory contains what the capture left out (a socket, say), or is no directory now.
+      fs.rmSync(path, { recursive: true, force: true });
+    }
   }
 }
 
@@ -142,22 +235,20 @@ function sameLink(a: Entry | undefined, b: Entry): boolean {
   return a.linkTarget.equals(b.linkTarget);
 }
 
-function depth(path: Buffer): number {
-  if (path.length === 0) return 0;
-  let count = 1;
-  for (const byte of path) if (byte === 0x2f) count += 1;
-  return count;
-}
-
 function parentOf(path: Buffer): Buffer | undefined {
   if (path.length === 0) return undefined;
   const slash = path.lastIndexOf(0x2f);
   return slash < 0 ? Buffer.alloc(0) : path.subarray(0, slash);
 }
 
-function isBelow(path: Buffer, prefix: Buffer): boolean {
-  if (path.equals(prefix)) return true;
-  return path.length > prefix.length && path[prefix.length] === 0x2f && path.subarray(0, prefix.length).equals(prefix);
+/** Reports whether `path` lies strictly below one of `dirs` (paths as latin1 strings). */
+function isBelowAny(path: Buffer, dirs: Set<string>): boolean {
+  if (dirs.size === 0) return false;
+  const key = path.toString('latin1');
+  for (let end = key.lastIndexOf('/'); end > 0; end = key.lastIndexOf('/', end - 1)) {
+    if (dirs.has(key.slice(0, end))) return true;
+  }
+  return false;
 }
 
 function tempName(path: Buffer): Buffer {
@@ -166,7 +257,11 @@ function tempName(path: Buffer): Buffer {
   return Buffer.concat([path.subarray(0, slash + 1), Buffer.from(`.snap-tmp-${process.pid}-${tempCounter}`)]);
 }
 
-/** Creates one entry at a temporary name beside `path` and renames it over whatever is there. */
+/**
+ * Creates one entry. A directory is made with mode 0700, and its attributes come last. Anything
+ * else is made at a temporary name beside `path`, given its attributes, and renamed over whatever
+ * is there.
+ */
 async function createEntry(path: Buffer, entry: Entry, objects: ObjectStore): Promise<void> {
   if (entry.type === 'dir') {
     const existing = fs.existsSync(path) ? lstatPath(path) : undefined;
@@ -177,7 +272,9 @@ async function createEntry(path: Buffer, entry: Entry, objects: ObjectStore): Pr
   }
   const temp = tempName(path);
   try {
-    if (entry.type === 'file') {
+    if (entry.type === 'file' && entry.size <= WHOLE_BLOB_MAX) {
+      fs.writeFileSync(temp, await objects.readTyped(entry.oid!, 'blob'), { flag: 'wx', mode: 0o600 });
+    } else if (entry.type === 'file') {
       const source = await objects.openBlob(entry.oid!);
       await pipeline(source, fs.createWriteStream(temp, { flags: 'wx', mode: 0o600 }));
     } else if (entry.type === 'symlink') {
@@ -187,6 +284,7 @@ async function createEntry(path: Buffer, entry: Entry, objects: ObjectStore): Pr
     } else {
       makeDevice(temp, entry.type, 0o600, entry.rdevMajor ?? 0, entry.rdevMinor ?? 0);
     }
+    applyAttributes(temp, entry, path);
     fs.renameSync(temp, path);
   } catch (error) {
     fs.rmSync(temp, { force: true });
@@ -200,21 +298,19 @@ async function createEntry(path: Buffer, entry: Entry, objects: ObjectStore): Pr
  * capabilities, so mode and xattrs come after it; times come last because setting xattrs on some
  * filesystems updates nothing but ctime, and nothing after it changes mtime.
  */
-function applyAttributes(path: Buffer, entry: Entry, withXattrs: boolean): void {
+function applyAttributes(path: Buffer, entry: Entry, shownPath: Buffer = path): void {
   try {
     fs.lchownSync(path, entry.uid, entry.gid);
     if (entry.type !== 'symlink') fs.chmodSync(path, entry.mode);
-    if (withXattrs) {
-      const wanted = new Map(entry.xattrs.map((x) => [x.name, x.value]));
-      for (const current of listXattrs(path)) {
-        const value = wanted.get(current.name);
-        if (value === undefined) removeXattr(path, current.name);
-        else if (value.equals(current.value)) wanted.delete(current.name);
-      }
-      for (const [name, value] of wanted) setXattr(path, name, value);
+    const wanted = new Map(entry.xattrs.map((x) => [x.name, x.value]));
+    for (const current of listXattrs(path)) {
+      const value = wanted.get(current.name);
+      if (value === undefined) removeXattr(path, current.name);
+      else if (value.equals(current.value)) wanted.delete(current.name);
     }
+    for (const [name, value] of wanted) setXattr(path, name, value);
     setTimes(path, entry.mtimeNs, entry.mtimeNs);
   } catch (error) {
-    throw ioError('restoring attributes of', path, error);
+    throw ioError('restoring attributes of', shownPath, error);
   }
 }

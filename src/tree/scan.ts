@@ -60,6 +60,11 @@ export interface ScanOptions {
    * and subdirectories are complete; the scan waits for the returned promise.
    */
   onDir?: (dir: ScanDir) => Promise<void>;
+  /**
+   * Drop each directory's loaded cache record once it is scanned, to save memory. Leave it unset
+   * when the loaded records are needed afterwards (recordCheckout keeps those of unchanged directories).
+   */
+  releaseCache?: boolean;
 }
 
 interface ScanState {
@@ -166,7 +171,7 @@ async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReus
       state.count += tableCount(table);
       dir.subdirs = [...scannedSubdirs.values()];
       dir.reuse = { rootfsOid: cached.rootfsOid, metaOid: cached.metaOid };
-      options.cache?.forget(path);
+      if (options.releaseCache) options.cache?.forget(path);
       return dir;
     }
   }
@@ -208,7 +213,7 @@ async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReus
 
   if (reusable && cached) {
     dir.reuse = { rootfsOid: cached.rootfsOid, metaOid: cached.metaOid };
-    options.cache?.forget(path);
+    if (options.releaseCache) options.cache?.forget(path);
     return dir;
   }
 
@@ -231,7 +236,7 @@ async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReus
     }
     dir.children.push(node);
   }
-  options.cache?.forget(path);
+  if (options.releaseCache) options.cache?.forget(path);
   if (path.length > 0) await options.onDir?.(dir);
   return dir;
 }
