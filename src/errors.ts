@@ -39,7 +39,7 @@ export function isSnapError(value: unknown, code?: ErrorCode): value is SnapErro
 /** Meaning and next step for the system error codes people meet most. */
 const ERRNO_HINTS: Record<string, string> = {
   ENOENT: 'no such file or directory; check that the path and its parent directories exist',
-  EACCES: 'permission denied; run snap as a user who may write there, usually root for a rootfs and its store',
+  EACCES: 'permission denied; run snap as a user with access to the path, usually root for a rootfs and its store',
   EPERM: 'operation not permitted; run snap as root and check for immutable files with lsattr',
   ENOSPC: 'no space left on the device; free some space and run the command again',
   EDQUOT: 'disk quota exceeded; free some space and run the command again',

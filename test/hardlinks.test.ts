@@ -109,3 +109,30 @@ describe.each(cases)('a hardlink set that %s', (_name, before, after, expectedLi
     expect(forwardToB.mtree).toEqual(stateB.mtree);
   });
 });
+
+describe('a hardlink set across directories after checkouts', () => {
+  it('stays one set in status and in the next commit', () => {
+    // The checkouts leave stat cache records of different ages for the two directories of the
+    // set; the next scan must still judge both members alike.
+    const repo = Repo.create({ spec: { 'a/h1': 'link\n' } });
+    try {
+      fs.symlinkSync('../q', repo.file('rootfs/a/sym'));
+      repo.ok(['commit', '-q', '-m', 's1']);
+      fs.mkdirSync(repo.file('rootfs/c'));
+      fs.linkSync(repo.file('rootfs/a/h1'), repo.file('rootfs/c/h3'));
+      repo.ok(['commit', '-q', '-m', 's2']);
+      fs.rmSync(repo.file('rootfs/a/sym'));
+      fs.mkdirSync(repo.file('rootfs/a/sym'));
+      repo.ok(['commit', '-q', '-m', 's3']);
+      for (const revision of ['HEAD~2', 'main~1', 'main']) repo.ok(['checkout', '-q', revision]);
+
+      expect(repo.ok(['status', '--porcelain'])).toBe('');
+      const first = fs.statSync(repo.file('rootfs/a/h1'));
+      const second = fs.statSync(repo.file('rootfs/c/h3'));
+      expect(second.ino).toBe(first.ino);
+      expect(fs.readdirSync(repo.file('rootfs/c'))).toEqual(['h3']);
+    } finally {
+      repo.remove();
+    }
+  });
+});

@@ -74,6 +74,11 @@ export class HashPool {
     });
   }
 
+  /** Rejects every file not yet handed to the addon with `error`; batches in flight finish. */
+  cancel(error: Error): void {
+    for (const job of this.queue.splice(0)) job.reject(error);
+  }
+
   private dispatch(): void {
     while (this.inFlight < this.threads && this.queue.length > 0) {
       const jobs = this.queue.splice(0, BATCH);

@@ -87,6 +87,8 @@ export class SnapshotBuilder {
   private fresh = 0;
   private queued = 0;
   private drained: (() => void)[] = [];
+  /** Reads started and not yet settled. */
+  private readonly reading = new Set<Promise<string>>();
   private failure: { error: unknown } | undefined;
   private found = 0;
   private done = 0;
@@ -135,10 +137,17 @@ export class SnapshotBuilder {
     return { tree, entries: scan.entries ?? 1, filesRead: this.done, bytesRead: this.bytes };
   }
 
-  /** Deletes the pack being written, if any. Loose objects already written stay, unreferenced. */
+  /**
+   * Stops the build: files not yet handed to a thread are dropped, reads in progress are waited
+   * for (so a streamed file's temporary object is removed before this returns), and the pack
+   * being written, if any, is deleted.
+   */
   async abort(): Promise<void> {
     this.failure ??= { error: new Error('the build was aborted') };
     for (const wake of this.drained.splice(0)) wake();
+    this.pool.cancel(new Error('the build was aborted'));
+    for (const job of this.large.splice(0)) job.reject(new Error('the build was aborted'));
+    await Promise.allSettled([...this.reading]);
     if (this.objects.packing) await this.objects.abortPack();
   }
 
@@ -220,7 +229,9 @@ export class SnapshotBuilder {
             this.startLarge();
           })
         : this.pool.hash(path, size).then((result) => result.oid);
+    this.reading.add(oid);
     return oid.finally(() => {
+      this.reading.delete(oid);
       this.queued -= 1;
       this.done += 1;
       this.bytes += size;

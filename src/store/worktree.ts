@@ -1,7 +1,7 @@
 // Capturing the rootfs as it is now: scan, then build a snapshot in the store or in memory.
 
 import * as fs from 'node:fs';
-import { lstatPath, readDirTable, toStatInfos } from '../native/index.js';
+import { lstatPath, readDirTable, toStatInfos, type StatTable } from '../native/index.js';
 import { scanTree, type ScanDir } from '../tree/scan.js';
 import type { Change } from './diff.js';
 import { SnapshotBuilder, type BuildProgress, type BuiltSnapshot } from './snapshot-write.js';
@@ -90,6 +90,14 @@ export async function recordCheckout(store: Store, cache: StatCache, changes: Ch
       dir = parentOf(dir);
     }
   }
+  // Every directory holding a file with several links is recorded afresh as well. A scan trusts
+  // the members of a hardlink set only if all of them are trusted, and a record kept from an older
+  // scan may distrust a member (as racy) that a fresh record of another directory trusts, which
+  // would make the next commit record that member outside its set.
+  for (const { path, dir } of cache.allDirs()) {
+    const key = path.toString('latin1');
+    if (!refreshed.has(key) && !isAtOrBelowAny(key, removed) && hasLinkedFiles(dir.table)) refreshed.set(key, path);
+  }
   cache.keepLoaded((key) => !refreshed.has(key) && !isAtOrBelowAny(key, removed));
 
   // Stats taken from here on are compared with this start, as a scan's are (see RACY_WINDOW_NS).
@@ -109,6 +117,11 @@ export async function recordCheckout(store: Store, cache: StatCache, changes: Ch
   }
   cache.recordRoot(rootStat, scanStartNs);
   await cache.save(store.gitdir);
+}
+
+/** Reports whether a stat table lists a regular file with more than one link. */
+function hasLinkedFiles(table: StatTable): boolean {
+  return toStatInfos(table, 'file').some((info) => info.nlink > 1);
 }
 
 function parentOf(path: Buffer): Buffer | undefined {

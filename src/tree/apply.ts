@@ -102,6 +102,9 @@ export async function applyChanges(root: Buffer, changes: Change[], objects: Obj
     try {
       fs.linkSync(target, temp);
       fs.renameSync(temp, abs(entry.path));
+      // rename(2) does nothing and succeeds when both names are links to one inode, which leaves
+      // the temporary name behind when the path already was a link of the set.
+      fs.rmSync(temp, { force: true });
     } catch (error) {
       fs.rmSync(temp, { force: true });
       throw ioError('linking', entry.path, error);
