@@ -331,8 +331,8 @@ class HeaderStripper extends Transform {
 
 /**
  * Deflates an object held in memory, synchronously. Each asynchronous zlib call keeps a stream of
- * about 280 KiB of native memory until it finishes, and a build writing hundreds of directories at
- * once had hundreds of them alive (75 MB); these objects are small, so deflating here is cheap.
+ * about 280 KiB of native memory until it finishes. A build writing hundreds of directories at once
+ * had hundreds of them alive (75 MB), and these objects are small, so deflating here is cheap.
  */
 function deflate(data: Buffer): Buffer {
   return zlib.deflateSync(data, { level: DEFLATE_LEVEL });

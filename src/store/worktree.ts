@@ -90,10 +90,10 @@ export async function recordCheckout(store: Store, cache: StatCache, changes: Ch
       dir = parentOf(dir);
     }
   }
-  // Every directory holding a file with several links is recorded afresh as well. A scan trusts
-  // the members of a hardlink set only if all of them are trusted, and a record kept from an older
-  // scan may distrust a member (as racy) that a fresh record of another directory trusts, which
-  // would make the next commit record that member outside its set.
+  // Every directory holding a file with several links is recorded afresh as well. A record kept
+  // from an older scan may distrust a member of a hardlink set (as racy) that a fresh record of
+  // another directory trusts. The next commit would then read only that member and record it
+  // outside its set.
   for (const { path, dir } of cache.allDirs()) {
     const key = path.toString('latin1');
     if (!refreshed.has(key) && !isAtOrBelowAny(key, removed) && hasLinkedFiles(dir.table)) refreshed.set(key, path);
