@@ -1,6 +1,5 @@
-// Checkout leaves a file outside the rootfs alone when a file the snapshot records as a single link
-// is linked to it. NOTE: a recorded hardlink set with one more link outside is not detected yet
-// (src/tree/apply.ts), so its attributes change on both sides.
+// Checkout never changes a file outside the rootfs through a hardlink into it: neither for a file
+// the snapshot records as a single link nor for a recorded hardlink set.
 
 import { chmodSync, linkSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,4 +28,30 @@ it('checkout leaves an outside hardlink alone', () => {
   expect(statSync(join(base, 'outside/host')).mode & 0o7777).toBe(0o644);
   expect(statSync(join(root, 'etc/x')).mode & 0o7777).toBe(0o600);
   expect(statSync(join(root, 'etc/x')).nlink).toBe(1);
+});
+
+it('checkout leaves alone an outside link of a recorded hardlink set', () => {
+  const base = mkdtempSync(join(tmpdir(), 'snap-outside-set-'));
+  const root = join(base, 'root');
+  mkdirSync(join(root, 'a'), { recursive: true });
+  mkdirSync(join(root, 'c'));
+  mkdirSync(join(base, 'outside'));
+  writeFileSync(join(root, 'a/h1'), 'x\n');
+  chmodSync(join(root, 'a/h1'), 0o644);
+  linkSync(join(root, 'a/h1'), join(root, 'c/h3'));
+  snapOk(['init', root]);
+  snapOk(['-C', root, 'commit', '-m', 'one']);
+  chmodSync(join(root, 'a/h1'), 0o600);
+  snapOk(['-C', root, 'commit', '-m', 'two']);
+  snapOk(['-C', root, 'checkout', 'HEAD~1']);
+  linkSync(join(root, 'a/h1'), join(base, 'outside/host'));
+
+  snapOk(['-C', root, 'checkout', 'main']);
+
+  expect(statSync(join(base, 'outside/host')).mode & 0o7777).toBe(0o644);
+  expect(statSync(join(root, 'a/h1')).mode & 0o7777).toBe(0o600);
+  expect(statSync(join(root, 'c/h3')).ino).toBe(statSync(join(root, 'a/h1')).ino);
+  expect(statSync(join(root, 'a/h1')).nlink).toBe(2);
+  expect(snapOk(['-C', root, 'status', '--porcelain'])).toBe('');
+  rmSync(base, { recursive: true, force: true });
 });

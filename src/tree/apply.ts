@@ -71,6 +71,7 @@ export async function applyChanges(root: Buffer, changes: Change[], objects: Obj
   // leaves it), so its ctime is as old as possible when the stat cache records it (see
   // RACY_WINDOW_NS in stat-cache.ts). Hardlink followers wait until every first member exists.
   const followers: Entry[] = [];
+  const setsLinkedOutside = hardlinkSetsLinkedOutside(changes, abs);
   let done = 0;
   for (const change of changes) {
     await dirs.enter(change.path);
@@ -78,7 +79,9 @@ export async function applyChanges(root: Buffer, changes: Change[], objects: Obj
     if (!entry) continue;
     if (entry.type === 'dir') dirs.open(entry);
     if (change.path.length === 0) continue;
-    const relink = change.status === 'm' && (!sameLink(change.old, entry) || linkedOutside(abs(entry.path), change.old));
+    const relink =
+      change.status === 'm' &&
+      (!sameLink(change.old, entry) || linkedOutside(abs(entry.path), change.old) || setsLinkedOutside.has(entry.linkTarget?.toString('latin1') ?? ''));
     if (change.status === 'm' && !relink) {
       if (entry.type !== 'dir') applyAttributes(abs(entry.path), entry);
       continue;
@@ -226,11 +229,36 @@ async function removePaths(removals: { path: Buffer; old?: Entry }[]): Promise<v
  * Reports whether a regular file that the rootfs records as a single link has more links, so its
  * inode is shared with a path outside the rootfs: changing its mode or owner in place would change
  * that file too, so it is written anew instead.
- * NOTE: a hardlink set inside the rootfs with one more link outside is not detected.
  */
 function linkedOutside(path: Buffer, old: Entry | undefined): boolean {
   if (old?.type !== 'file' || old.linkTarget) return false;
   return lstatPath(path).nlink > 1;
+}
+
+/**
+ * Returns the first paths (latin1) of the hardlink sets whose attributes change in place and whose
+ * inode has more links than the set has members in the rootfs, so a path outside shares it. Such a
+ * set is written anew and linked again, as linkedOutside does for a single file. Members share one
+ * inode, so when its attributes change every member's record changes: each member is then a
+ * metadata change here, and counting them counts the set.
+ */
+function hardlinkSetsLinkedOutside(changes: Change[], abs: (path: Buffer) => Buffer): Set<string> {
+  const members = new Map<string, number>();
+  for (const change of changes) {
+    const entry = change.new;
+    if (change.status !== 'm' || entry?.type !== 'file' || !entry.linkTarget || !sameLink(change.old, entry)) continue;
+    const key = entry.linkTarget.toString('latin1');
+    members.set(key, (members.get(key) ?? 0) + 1);
+  }
+  const outside = new Set<string>();
+  for (const [key, count] of members) {
+    try {
+      if (lstatPath(abs(Buffer.from(key, 'latin1'))).nlink > count) outside.add(key);
+    } catch {
+      // A first member that is missing is written anew anyway.
+    }
+  }
+  return outside;
 }
 
 function sameLink(a: Entry | undefined, b: Entry): boolean {
