@@ -296,45 +296,50 @@ static napi_status item_error(napi_env env, const HashItem *item, napi_value *ou
  */
 static napi_status build_reply(napi_env env, HashBatch *batch, napi_value *reply) {
   napi_status status;
-  napi_value oids, data, errors, null_value, out_buffer = NULL;
+  napi_value oids, data, errors, null_value, out_arraybuffer = NULL;
   void *oid_bytes = NULL;
   unsigned char *out_bytes = NULL;
   size_t out_length = 0, out_used = 0, out_offset = 0;
+
+  /* out's own bytes (data points at its first byte) and the ArrayBuffer that views are made on. */
   if (batch->out != NULL) {
+    napi_value out;
     napi_typedarray_type type;
-    size_t length = 0;
     void *bytes = NULL;
-    if ((status = napi_get_reference_value(env, batch->out, &out_buffer)) != napi_ok) return status;
-    if ((status = napi_get_typedarray_info(env, out_buffer, &type, &length, &bytes, &out_buffer, &out_offset)) != napi_ok) return status;
+    if ((status = napi_get_reference_value(env, batch->out, &out)) != napi_ok) return status;
+    status = napi_get_typedarray_info(env, out, &type, &out_length, &bytes, &out_arraybuffer, &out_offset);
+    if (status != napi_ok) return status;
     out_bytes = bytes;
-    out_length = length;
   }
+
   if ((status = napi_create_object(env, reply)) != napi_ok) return status;
   if ((status = napi_get_null(env, &null_value)) != napi_ok) return status;
   if ((status = napi_create_buffer(env, batch->count * 20, &oid_bytes, &oids)) != napi_ok) return status;
   if ((status = napi_create_array_with_length(env, batch->count, &data)) != napi_ok) return status;
   if ((status = napi_create_array_with_length(env, batch->count, &errors)) != napi_ok) return status;
+
   for (size_t i = 0; i < batch->count; i++) {
     HashItem *item = &batch->items[i];
     memcpy((unsigned char *)oid_bytes + i * 20, item->oid, 20);
     napi_value value = null_value, error = null_value;
+
     if (item->err != 0) {
       if ((status = item_error(env, item, &error)) != napi_ok) return status;
     } else if (item->data != NULL && out_bytes != NULL && item->data_length <= out_length - out_used) {
       memcpy(out_bytes + out_used, item->data, item->data_length);
-      status = napi_create_typedarray(env, napi_uint8_array, item->data_length, out_buffer, out_offset + out_used, &value);
+      status = napi_create_typedarray(env, napi_uint8_array, item->data_length, out_arraybuffer, out_offset + out_used, &value);
       if (status != napi_ok) return status;
       out_used += item->data_length;
-      free(item->data);
-      item->data = NULL;
     } else if (item->data != NULL) {
       if ((status = napi_create_buffer_copy(env, item->data_length, item->data, NULL, &value)) != napi_ok) return status;
-      free(item->data);
-      item->data = NULL;
     }
+    free(item->data);
+    item->data = NULL;
+
     if ((status = napi_set_element(env, data, (uint32_t)i, value)) != napi_ok) return status;
     if ((status = napi_set_element(env, errors, (uint32_t)i, error)) != napi_ok) return status;
   }
+
   if ((status = napi_set_named_property(env, *reply, "oids", oids)) != napi_ok) return status;
   if ((status = napi_set_named_property(env, *reply, "data", data)) != napi_ok) return status;
   return napi_set_named_property(env, *reply, "errors", errors);

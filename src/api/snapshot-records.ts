@@ -1,5 +1,5 @@
-// The tar records of a whole snapshot, made while walking it: an export holds one directory listing
-// per level of the walk instead of an entry object for every path.
+// The tar records of a whole snapshot, made while walking it. An export keeps one directory listing
+// per level of the walk in memory instead of an entry object for every path.
 
 import { checkSnapshotEntry, type TarRecord } from '../oci/layer-plan.js';
 import type { ObjectStore } from '../store/objects.js';

@@ -61,7 +61,7 @@ interface Addon {
   hashFiles(paths: Buffer[], sizes: number[], mode: number, objectsDir: string, out?: Buffer): Promise<HashFilesReply>;
 }
 
-/** What hashFiles does with each file besides hashing it. */
+/** The work hashFiles does with each file besides hashing it. */
 export type HashMode = 'hash' | 'pack' | 'loose';
 
 const HASH_MODES: Record<HashMode, number> = { hash: 0, pack: 1, loose: 2 };
@@ -148,11 +148,20 @@ export function toStatInfos(table: StatTable, only?: StatInfo['type']): StatInfo
  * also returns the content deflated for a pack entry; in 'loose' mode it stores each object as
  * `objectsDir`/xx/yyyy unless present. A file whose length differs from its size in `sizes` fails
  * with 'ECHANGED'. Failures are per item, in the reply; the promise rejects only on bad arguments.
- * Deflated data is copied into `out` while it has room, and the caller must not touch `out` until
- * the promise settles; the views in the reply are valid until `out` is reused.
+ * Deflated data is copied into `out` while it has room. The caller must not touch `out` until the
+ * promise settles, and the views in the reply are valid until `out` is reused.
  */
 export function hashFiles(paths: Buffer[], sizes: number[], mode: HashMode, objectsDir: string, out?: Buffer): Promise<HashFilesReply> {
   return loadAddon().hashFiles(paths, sizes, HASH_MODES[mode], objectsDir, out);
+}
+
+/** Reports whether a stat table lists a regular file with more than one link, without building StatInfo objects. */
+export function hasLinkedFiles(table: StatTable): boolean {
+  const { numbers } = table;
+  for (let n = 0; n < numbers.length; n += NUMBER_FIELDS) {
+    if (TYPES[numbers[n + F_TYPE]] === 'file' && numbers[n + F_NLINK] > 1) return true;
+  }
+  return false;
 }
 
 /** Returns the number of entries in a stat table. */

@@ -49,7 +49,7 @@ const GZIP_CHUNK = 1024 * 1024;
 
 /**
  * zlib level of gzip layers. On a 154 MiB layer of the Debian history in docs/BENCHMARKS.md, level
- * 4 came out 1% larger than level 6 (71.2 against 70.5 MB) for 60% of its CPU time, and still
+ * 4 came out 1% larger than level 6 (71.2 against 70.5 MB) for 60% of its CPU time. It was still
  * smaller than umoci 0.4.7's layer of the same change (71.6 MB).
  */
 const GZIP_LEVEL = 4;

@@ -110,8 +110,7 @@ export class HashPool {
       if (!error) {
         const oid = reply.oids.toString('hex', i * 20, i * 20 + 20);
         try {
-          if (deflated && !this.sink) throw new SnapError('INTERNAL', "a hash pool in 'pack' mode has no pack to add to; this is a bug in snap");
-          if (deflated) this.sink!(oid, job.size, deflated);
+          if (deflated) this.addToPack(oid, job.size, deflated);
           job.resolve({ oid });
         } catch (sinkError) {
           job.reject(sinkError instanceof SnapError ? sinkError : ioError('writing the pack for', job.path, sinkError));
@@ -123,6 +122,11 @@ export class HashPool {
       }
     });
     this.dispatch();
+  }
+
+  private addToPack(oid: string, size: number, deflated: Uint8Array): void {
+    if (!this.sink) throw new SnapError('INTERNAL', "a hash pool in 'pack' mode has no pack to add to; this is a bug in snap");
+    this.sink(oid, size, deflated);
   }
 
   private fail(jobs: Job[], error: Error): void {

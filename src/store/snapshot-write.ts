@@ -180,6 +180,12 @@ export class SnapshotBuilder {
   /** Starts the work a directory's trees wait for and returns the promises to wait on. */
   private async prepare(dir: ScanDir): Promise<Promise<unknown>[]> {
     const waits: Promise<unknown>[] = [];
+    // This loop awaits, so a read may fail before the caller's Promise.all sees its promise. The
+    // empty handler keeps node from treating that as an unhandled rejection; Promise.all still rejects.
+    const wait = (promise: Promise<unknown>): void => {
+      promise.catch(() => undefined);
+      waits.push(promise);
+    };
     for (const child of dir.children) {
       const entry = child.entry;
       if (child.fresh) {
@@ -190,9 +196,9 @@ export class SnapshotBuilder {
         // A dry run keeps the target blob in memory: reading the snapshot back needs it.
         entry.oid = await this.put('blob', entry.target!);
       }
-      if (entry.type === 'file' && (child.fresh || !entry.oid)) waits.push(this.content(child));
-      if (entry.type === 'file' && child.fresh && child.inode) waits.push(this.joinSet(child));
-      if (child.dir) waits.push(this.idsOf(child.dir));
+      if (entry.type === 'file' && (child.fresh || !entry.oid)) wait(this.content(child));
+      if (entry.type === 'file' && child.fresh && child.inode) wait(this.joinSet(child));
+      if (child.dir) wait(this.idsOf(child.dir));
     }
     return waits;
   }

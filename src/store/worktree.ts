@@ -1,7 +1,7 @@
 // Capturing the rootfs as it is now: scan, then build a snapshot in the store or in memory.
 
 import * as fs from 'node:fs';
-import { lstatPath, readDirTable, toStatInfos, type StatTable } from '../native/index.js';
+import { hasLinkedFiles, lstatPath, readDirTable, toStatInfos } from '../native/index.js';
 import { scanTree, type ScanDir } from '../tree/scan.js';
 import type { Change } from './diff.js';
 import { SnapshotBuilder, type BuildProgress, type BuiltSnapshot } from './snapshot-write.js';
@@ -117,11 +117,6 @@ export async function recordCheckout(store: Store, cache: StatCache, changes: Ch
   }
   cache.recordRoot(rootStat, scanStartNs);
   await cache.save(store.gitdir);
-}
-
-/** Reports whether a stat table lists a regular file with more than one link. */
-function hasLinkedFiles(table: StatTable): boolean {
-  return toStatInfos(table, 'file').some((info) => info.nlink > 1);
 }
 
 function parentOf(path: Buffer): Buffer | undefined {

@@ -333,13 +333,13 @@ function applyAttributes(path: Buffer, entry: Entry, shownPath: Buffer = path): 
   try {
     fs.lchownSync(path, entry.uid, entry.gid);
     if (entry.type !== 'symlink') fs.chmodSync(path, entry.mode);
-    const wanted = new Map(entry.xattrs.map((x) => [x.name, x.value]));
+    const expected = new Map(entry.xattrs.map((x) => [x.name, x.value]));
     for (const current of listXattrs(path)) {
-      const value = wanted.get(current.name);
+      const value = expected.get(current.name);
       if (value === undefined) removeXattr(path, current.name);
-      else if (value.equals(current.value)) wanted.delete(current.name);
+      else if (value.equals(current.value)) expected.delete(current.name);
     }
-    for (const [name, value] of wanted) setXattr(path, name, value);
+    for (const [name, value] of expected) setXattr(path, name, value);
     setTimes(path, entry.mtimeNs, entry.mtimeNs);
   } catch (error) {
     throw ioError('restoring attributes of', shownPath, error);

@@ -57,7 +57,7 @@ export interface ScanOptions {
   onProgress?: (scanned: number) => void;
   /**
    * Called for every directory below the root that is scanned and not reused, once its children
-   * and subdirectories are complete; the scan waits for the returned promise.
+   * and subdirectories are complete. The scan waits for the returned promise.
    */
   onDir?: (dir: ScanDir) => Promise<void>;
   /**
