@@ -31,8 +31,14 @@ enum { MODE_HASH = 0, MODE_PACK = 1, MODE_LOOSE = 2 };
 /* zlib level of new objects; git's core.looseCompression defaults to 1 as well. */
 #define DEFLATE_LEVEL 1
 
-/* Largest size a batch item may have: the whole content is held in memory once. */
+/*
+ * Largest size of a batch item in MODE_PACK and MODE_LOOSE, which hold the whole content in
+ * memory once. MODE_HASH reads files larger than HASH_CHUNK in chunks of that size, whatever
+ * their size, up to 2^53 bytes.
+ */
 #define MAX_ITEM_SIZE ((double)(1u << 30))
+#define HASH_CHUNK ((size_t)1 << 20)
+#define MAX_HASH_SIZE 9007199254740992.0
 
 typedef struct {
   char *path;
@@ -199,6 +205,43 @@ done:
   return err;
 }
 
+/*
+ * Hashes a file of more than HASH_CHUNK bytes in MODE_HASH, HASH_CHUNK bytes at a time, so memory
+ * does not grow with the file. `buffer` holds at least HASH_CHUNK + 1 bytes. Closes fd.
+ */
+static void hash_chunked(HashItem *item, int fd, unsigned char *buffer) {
+  char header[32];
+  int header_length = snprintf(header, sizeof header, "blob %zu", item->size) + 1;
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  unsigned int out_length = 0;
+  bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 &&
+            EVP_DigestUpdate(ctx, header, (size_t)header_length) == 1;
+  size_t total = 0;
+  while (ok) {
+    /* The last read asks for one byte more than expected, to see a file that grew. */
+    size_t want = item->size - total >= HASH_CHUNK ? HASH_CHUNK : item->size - total + 1;
+    ssize_t got = read_all(fd, buffer, want);
+    if (got < 0) {
+      item->err = errno;
+      item->syscall = "read";
+      break;
+    }
+    total += (size_t)got;
+    if (total > item->size) break;
+    ok = EVP_DigestUpdate(ctx, buffer, (size_t)got) == 1;
+    if ((size_t)got < want) break;
+  }
+  close(fd);
+  if (item->err == 0 && total != item->size) {
+    item->err = -1;
+    item->actual = total;
+  } else if (item->err == 0 && !(ok && EVP_DigestFinal_ex(ctx, item->oid, &out_length) == 1 && out_length == 20)) {
+    item->err = EIO;
+    item->syscall = "sha1";
+  }
+  EVP_MD_CTX_free(ctx);
+}
+
 /* Hashes (and deflates or stores) one item, reading it into *buffer, which grows as needed. */
 static void hash_item(const HashBatch *batch, HashItem *item, unsigned char **buffer, size_t *capacity) {
   int fd = open(item->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
@@ -207,9 +250,11 @@ static void hash_item(const HashBatch *batch, HashItem *item, unsigned char **bu
     item->syscall = "open";
     return;
   }
+  bool chunked = batch->mode == MODE_HASH && item->size > HASH_CHUNK;
+  size_t needed = chunked ? HASH_CHUNK + 1 : item->size + 1;
   /* One byte more than expected shows a file that grew since it was scanned. */
-  if (*capacity < item->size + 1) {
-    unsigned char *grown = realloc(*buffer, item->size + 1);
+  if (*capacity < needed) {
+    unsigned char *grown = realloc(*buffer, needed);
     if (grown == NULL) {
       close(fd);
       item->err = ENOMEM;
@@ -217,7 +262,11 @@ static void hash_item(const HashBatch *batch, HashItem *item, unsigned char **bu
       return;
     }
     *buffer = grown;
-    *capacity = item->size + 1;
+    *capacity = needed;
+  }
+  if (chunked) {
+    hash_chunked(item, fd, *buffer);
+    return;
   }
   ssize_t length = read_all(fd, *buffer, item->size + 1);
   int read_err = errno;
@@ -414,8 +463,8 @@ napi_value snap_hash_files(napi_env env, napi_callback_info info) {
       return reject_args(env, batch, "hashFiles: every path must be a Buffer");
     if (memchr(bytes, 0, length) != NULL) return reject_args(env, batch, "hashFiles: a path contains a NUL byte");
     if (napi_get_element(env, args[1], i, &size_value) != napi_ok || napi_get_value_double(env, size_value, &size) != napi_ok ||
-        !(size >= 0 && size <= MAX_ITEM_SIZE))
-      return reject_args(env, batch, "hashFiles: every size must be a number from 0 to 1 GiB");
+        !(size >= 0 && size <= (mode == MODE_HASH ? MAX_HASH_SIZE : MAX_ITEM_SIZE)))
+      return reject_args(env, batch, "hashFiles: every size must be a number from 0 to 1 GiB (to 2^53 in mode 0)");
     char *path = malloc(length + 1);
     if (path == NULL) return reject_args(env, batch, "hashFiles: out of memory");
     memcpy(path, bytes, length);

@@ -17,7 +17,11 @@ import { MODE_EXEC, MODE_FILE, MODE_SYMLINK, MODE_TREE, encodeTree, type TreeEnt
  */
 const PACK_THRESHOLD = 100;
 
-/** Files above this size are streamed on the main thread; smaller ones go to the hash pool. */
+/**
+ * Files above this size are streamed on the main thread when their objects are written; smaller
+ * ones go to the hash pool. A capture that only hashes sends every file to the pool, which reads
+ * large ones in chunks.
+ */
 const STREAM_THRESHOLD = 1024 * 1024;
 
 /** Large files streamed at once; their reads and deflate run on libuv's threads. */
@@ -229,7 +233,7 @@ export class SnapshotBuilder {
     const size = node.entry.size;
     const path = Buffer.concat([this.root, Buffer.from('/'), node.entry.path]);
     const oid =
-      size > STREAM_THRESHOLD
+      size > STREAM_THRESHOLD && this.options.write
         ? new Promise<string>((resolve, reject) => {
             this.large.push({ node, resolve, reject });
             this.startLarge();
