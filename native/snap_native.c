@@ -12,10 +12,12 @@
  *   makeDevice, makeFifo                 mknod with makedev, mkfifo
  *   setTimes                             utimensat with AT_SYMLINK_NOFOLLOW and exact nanoseconds
  *   hashFiles                            Git blob ids of a batch of files, on libuv's thread pool
- *                                        (hash_files.c); the only call that is not synchronous
+ *                                        (hash_files.c)
+ *   gzipMember, gzipInfo                 one gzip member of a buffer, on libuv's thread pool, and
+ *                                        the library and level it uses (gzip.c)
  *
  * Paths are Buffers of raw bytes, so names that are not UTF-8 pass through unchanged. Every call but
- * hashFiles is synchronous. A failed system call throws an Error shaped like Node's system errors: `code`
+ * hashFiles and gzipMember is synchronous. A failed system call throws an Error shaped like Node's system errors: `code`
  * ('ENOENT'), `errno` (negative, as Node sets it), `syscall`, and the message
  * "ENOENT: no such file or directory, lstat". Messages never contain path bytes, so callers add the
  * path in their own form.
@@ -748,6 +750,8 @@ NAPI_MODULE_INIT() {
       {"setTimes", NULL, set_times, NULL, NULL, NULL, napi_enumerable, NULL},
       {"hashFiles", NULL, snap_hash_files, NULL, NULL, NULL, napi_enumerable, NULL},
       {"readDirTables", NULL, read_dir_tables, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"gzipMember", NULL, snap_gzip_member, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"gzipInfo", NULL, snap_gzip_info, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions) != napi_ok)
     return throw_napi_failure(env);

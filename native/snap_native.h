@@ -43,4 +43,8 @@ napi_value read_dir_tables(napi_env env, napi_callback_info info);
 /* hash_files.c */
 napi_value snap_hash_files(napi_env env, napi_callback_info info);
 
+/* gzip.c */
+napi_value snap_gzip_member(napi_env env, napi_callback_info info);
+napi_value snap_gzip_info(napi_env env, napi_callback_info info);
+
 #endif

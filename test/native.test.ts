@@ -9,6 +9,8 @@ import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import zlib from 'node:zlib';
 import {
+  gzipInfo,
+  gzipMember,
   hashFiles,
   listXattrs,
   lstatPath,
@@ -404,9 +406,61 @@ describe('hashFiles', () => {
     expect(reply.errors[3]?.code).toBe('ELOOP');
   });
 
+  it('hashes files above 1 MiB in chunks in hash mode', async () => {
+    const dir = freshDir('hash-chunked');
+    const mib = 1024 * 1024;
+    const sizes = { exact: 2 * mib, odd: 3 * mib + 17, over: mib + 1 };
+    for (const [name, size] of Object.entries(sizes)) {
+      fs.writeFileSync(path.join(dir, name), Buffer.from(Array.from({ length: size }, (_, i) => (i * 13 + (i >> 11)) % 256)));
+    }
+    const names = Object.keys(sizes);
+    const reply = await hashFiles(names.map((name) => join(dir, name)), Object.values(sizes), 'hash', dir);
+    expect(reply.errors).toEqual([null, null, null]);
+    names.forEach((name, i) => expect(reply.oids.toString('hex', i * 20, i * 20 + 20)).toBe(gitHash(path.join(dir, name))));
+  });
+
+  it('reports a large file that grew or shrank in hash mode', async () => {
+    const dir = freshDir('hash-chunked-changed');
+    const mib = 1024 * 1024;
+    fs.writeFileSync(path.join(dir, 'grown'), Buffer.alloc(2 * mib + 1, 1));
+    fs.writeFileSync(path.join(dir, 'shrunk'), Buffer.alloc(mib + 5, 2));
+    const reply = await hashFiles([join(dir, 'grown'), join(dir, 'shrunk')], [2 * mib, 3 * mib], 'hash', dir);
+    expect(reply.errors[0]).toEqual({ code: 'ECHANGED', message: `changed size while being read (${2 * mib} -> ${2 * mib + 1} bytes)` });
+    expect(reply.errors[1]).toEqual({ code: 'ECHANGED', message: `changed size while being read (${3 * mib} -> ${mib + 5} bytes)` });
+  });
+
   it('rejects arguments it cannot use', () => {
     expect(() => hashFiles([Buffer.from('/a\0b')], [1], 'hash', '/tmp')).toThrow(/NUL/);
     expect(() => hashFiles([Buffer.from('/a')], [], 'hash', '/tmp')).toThrow(/as long as paths/);
+  });
+});
+
+describe('gzipMember', () => {
+  it('writes one gzip member that gunzip reads back', async () => {
+    const input = Buffer.from(Array.from({ length: 300_000 }, (_, i) => 'snapshot layer '.charCodeAt(i % 15) ^ (i % 7)));
+    const member = await gzipMember(input);
+    expect(zlib.gunzipSync(member)).toEqual(input);
+    expect(member.subarray(0, 4)).toEqual(Buffer.from([0x1f, 0x8b, 0x08, 0x00])); // magic, deflate, no FLG bits
+    expect(member.readUInt32LE(4)).toBe(0); // MTIME
+    expect(member.length).toBeLessThan(input.length / 2);
+  });
+
+  it('compresses a view of a larger buffer and an empty input', async () => {
+    const whole = Buffer.from('0123456789'.repeat(1000));
+    const view = whole.subarray(100, 5100);
+    expect(zlib.gunzipSync(await gzipMember(view))).toEqual(view);
+    expect(zlib.gunzipSync(await gzipMember(Buffer.alloc(0)))).toEqual(Buffer.alloc(0));
+  });
+
+  it('names its library and level', () => {
+    const info = gzipInfo();
+    expect(['libdeflate', 'zlib']).toContain(info.library);
+    expect(info.level).toBeGreaterThanOrEqual(1);
+    expect(info.level).toBeLessThanOrEqual(9);
+  });
+
+  it('rejects input that is not bytes', () => {
+    expect(() => gzipMember('text' as unknown as Uint8Array)).toThrow(/Buffer or Uint8Array/);
   });
 });
 

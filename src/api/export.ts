@@ -60,6 +60,9 @@ export async function exportSnapshot(options: ExportOptions & { revision: string
   return writeTo(store, () => snapshotRecords(store.objects, root), entries, options, undefined);
 }
 
+/** Bytes per read of a rootfs file into a layer: a few large reads cost less than many small ones. */
+const ROOTFS_READ_BYTES = 1024 * 1024;
+
 /** Maps content ids of rootfs files to their paths, for layers whose new side is the rootfs. */
 function worktreeFiles(store: Store, entries: ({ path: Buffer; oid?: string; type: string } | undefined)[]): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
@@ -85,7 +88,7 @@ async function writeTo(
   const source = {
     openBlob: async (oid: string) => {
       const path = rootfsFiles?.get(oid);
-      if (path) return fs.createReadStream(path);
+      if (path) return fs.createReadStream(path, { highWaterMark: ROOTFS_READ_BYTES });
       return store.objects.openBlob(oid);
     },
   };

@@ -59,6 +59,14 @@ interface Addon {
   makeFifo(path: Buffer, mode: number): void;
   setTimes(path: Buffer, atimeSec: bigint, atimeNsec: number, mtimeSec: bigint, mtimeNsec: number): void;
   hashFiles(paths: Buffer[], sizes: number[], mode: number, objectsDir: string, out?: Buffer): Promise<HashFilesReply>;
+  gzipMember(data: Uint8Array): Promise<Buffer>;
+  gzipInfo(): GzipInfo;
+}
+
+/** The library and level that gzipMember compresses with, chosen when the addon was built. */
+export interface GzipInfo {
+  library: 'libdeflate' | 'zlib';
+  level: number;
 }
 
 /** The work hashFiles does with each file besides hashing it. */
@@ -153,6 +161,20 @@ export function toStatInfos(table: StatTable, only?: StatInfo['type']): StatInfo
  */
 export function hashFiles(paths: Buffer[], sizes: number[], mode: HashMode, objectsDir: string, out?: Buffer): Promise<HashFilesReply> {
   return loadAddon().hashFiles(paths, sizes, HASH_MODES[mode], objectsDir, out);
+}
+
+/**
+ * Compresses `data` into one complete gzip member on libuv's thread pool. The member has MTIME 0
+ * and no file name, so equal input gives equal output with one build of the addon. `data` must not
+ * change until the promise settles.
+ */
+export function gzipMember(data: Uint8Array): Promise<Buffer> {
+  return loadAddon().gzipMember(data);
+}
+
+/** Returns the library and level that gzipMember uses. */
+export function gzipInfo(): GzipInfo {
+  return loadAddon().gzipInfo();
 }
 
 /** Reports whether a stat table lists a regular file with more than one link, without building StatInfo objects. */

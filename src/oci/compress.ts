@@ -5,8 +5,8 @@ import { constants as fsConstants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { Duplex, Transform, type TransformCallback } from 'node:stream';
-import { gzip as gzipBuffer } from 'node:zlib';
 import { SnapError } from '../errors.js';
+import { gzipMember } from '../native/index.js';
 
 /** Compression applied to a layer tarball. */
 export type Compression = 'none' | 'gzip' | 'zstd';
@@ -47,26 +47,17 @@ export async function createCompressor(compression: Compression): Promise<Compre
 /** Uncompressed bytes per gzip member; fixed, so the same tar always gives the same members. */
 const GZIP_CHUNK = 1024 * 1024;
 
-/**
- * zlib level of gzip layers. On a 154 MiB layer of the Debian history in docs/BENCHMARKS.md, level
- * 4 came out 1% larger than level 6 (71.2 against 70.5 MB) for 60% of its CPU time. It was still
- * smaller than umoci 0.4.7's layer of the same change (71.6 MB).
- */
-const GZIP_LEVEL = 4;
-
 /** gzip members compressed at once, on libuv's thread pool. */
 const GZIP_IN_FLIGHT = 4;
-
-function gzipChunk(data: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => gzipBuffer(data, { level: GZIP_LEVEL }, (error, result) => (error ? reject(error) : resolve(result))));
-}
 
 /**
  * ParallelGzip compresses each 1 MiB of input as its own gzip member, several at once, and emits
  * the members in order. Concatenated members are one valid gzip file (RFC 1952, section 2.2) that
  * gzip, Go's compress/gzip (umoci, skopeo, containerd) and Python read whole, as they read pigz's
- * output. node:zlib writes every member header with MTIME 0, no file name and OS 3 (Unix), so with
- * one zlib version the same tar always compresses to the same bytes.
+ * output. The addon's gzipMember (native/gzip.c) compresses with libdeflate at level 2 where the
+ * addon was built with it, else with zlib at level 4. On the 154 MiB layer of the Debian history
+ * in docs/BENCHMARKS.md, libdeflate's layer is smaller than zlib's at level 6. Every member header
+ * has MTIME 0 and no file name, so one build of the addon always compresses a tar to the same bytes.
  */
 class ParallelGzip extends Transform {
   private pending: Buffer[] = [];
@@ -90,7 +81,7 @@ class ParallelGzip extends Transform {
       const take = Math.min(GZIP_CHUNK, joined.length);
       this.pending = take < joined.length ? [joined.subarray(take)] : [];
       this.pendingBytes = joined.length - take;
-      this.inFlight.push(gzipChunk(joined.subarray(0, take)));
+      this.inFlight.push(gzipMember(joined.subarray(0, take)));
       if (this.inFlight.length >= GZIP_IN_FLIGHT) this.push(await this.inFlight.shift()!);
     }
     if (final) {
