@@ -2,11 +2,11 @@
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, inflateRawSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isSnapError } from '../src/errors.js';
 import { writeLayer, type ContentSource, type LayerItem, type LayerProgress, type WriteLayerOptions } from '../src/oci/layer.js';
@@ -557,6 +557,102 @@ describe('writeLayer compression', () => {
     }
   });
 });
+
+describe('writeLayer from files', () => {
+  const work = mkdtempSync(join(tmpdir(), 'snap-layer-files-'));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  /** A FakeSource whose blobs are also files under `work`, read through filePath. */
+  class FileSource extends FakeSource {
+    readonly paths = new Map<string, Buffer>();
+    place(name: string, content: Buffer): Entry {
+      const created = file(this, name, content);
+      writeFileSync(join(work, name), content);
+      this.paths.set(created.oid!, Buffer.from(join(work, name)));
+      return created;
+    }
+    filePath(oid: string): Buffer | undefined {
+      return this.paths.get(oid);
+    }
+  }
+
+  function pattern(length: number, seed: number): Buffer {
+    const content = Buffer.alloc(length);
+    for (let i = 0; i < length; i++) content[i] = ((i * seed) >> 3) & 0xff;
+    return content;
+  }
+
+  it('reads files directly, byte for byte as from blobs', async () => {
+    const source = new FileSource();
+    const entries = [source.place('big', pattern(5 * 1024 * 1024 + 123, 7)), source.place('small', Buffer.from('tiny\n'))];
+    const fromFiles = await write(add(...entries), source);
+    const fromBlobs = await write(add(...entries), { openBlob: (oid) => source.openBlob(oid) });
+
+    expect(fromFiles.tar.equals(fromBlobs.tar)).toBe(true);
+    expect(fromFiles.result.diffId).toBe(fromBlobs.result.diffId);
+    expect(source.opened).toEqual(entries.map((e) => e.oid));
+  });
+
+  it('writes one gzip member per MiB of tar', async () => {
+    const source = new FileSource();
+    const content = pattern(3 * 1024 * 1024, 13);
+    const plain = await write(add(source.place('three', content)), source);
+    const gzip = await write(add(source.place('three', content)), source, { compression: 'gzip' });
+
+    expect(gunzipSync(gzip.tar).equals(plain.tar)).toBe(true);
+    expect(gzip.result.diffId).toBe(plain.result.diffId);
+    expect(gzip.result.digest).toBe(sha256(gzip.tar));
+    // Four members: three full MiB and the rest; each starts with the gzip magic and MTIME 0.
+    let members = 0;
+    for (let at = 0; at < gzip.tar.length; ) {
+      expect(gzip.tar.subarray(at, at + 4)).toEqual(Buffer.from([0x1f, 0x8b, 0x08, 0x00]));
+      members += 1;
+      const rest = gzip.tar.subarray(at);
+      at += rest.length - gunzipTail(rest);
+    }
+    expect(members).toBe(4);
+  });
+
+  it.each([
+    ['grew', 10, 'more than 8'],
+    ['shrank', 5, '5'],
+  ])('reports a file that %s as IO', async (_label, actual, found) => {
+    const source = new FileSource();
+    const placed = source.place('changing', Buffer.alloc(8, 1));
+    writeFileSync(join(work, 'changing'), Buffer.alloc(actual, 2));
+    const error = await rejection(write(add(placed), source));
+
+    expect(isSnapError(error, 'IO')).toBe(true);
+    expect((error as Error).message).toBe(`file '${join(work, 'changing')}' changed size while being read (8 -> ${found} bytes); retry when it is not being written`);
+  });
+
+  it('does not follow a symlink in place of a file', async () => {
+    const source = new FileSource();
+    const placed = source.place('swapped', Buffer.from('content'));
+    rmSync(join(work, 'swapped'));
+    symlinkSync('/etc/hostname', join(work, 'swapped'));
+    const error = await rejection(write(add(placed), source));
+
+    expect(isSnapError(error, 'IO')).toBe(true);
+    expect((error as Error).message).toMatch(/^opening '.*swapped' failed: ELOOP/);
+  });
+
+  it('reports a failing output as IO', async () => {
+    const source = new FileSource();
+    const out = new Writable({ write: (_chunk, _encoding, callback) => callback(new Error('disk full')) });
+    const error = await rejection(writeLayer(add(source.place('f', pattern(2 * 1024 * 1024, 3))), source, out, { compression: 'gzip' }));
+
+    expect(isSnapError(error, 'IO')).toBe(true);
+    expect((error as Error).message).toBe('writing the layer failed: disk full');
+    expect(out.destroyed).toBe(true);
+  });
+});
+
+/** Returns how many bytes follow the first gzip member of `data`. */
+function gunzipTail(data: Buffer): number {
+  const stream = inflateRawSync(data.subarray(10), { info: true }) as unknown as { engine: { bytesWritten: number } };
+  return data.length - 10 - stream.engine.bytesWritten - 8;
+}
 
 describe('PAX encoding', () => {
   it('moves sizes above 11 octal digits to a PAX record', () => {

@@ -1,6 +1,5 @@
 // snap diff --export and snap export: changes, or a whole snapshot, as an OCI layer tarball.
 
-import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { SnapError, ioError } from '../errors.js';
@@ -60,9 +59,6 @@ export async function exportSnapshot(options: ExportOptions & { revision: string
   return writeTo(store, () => snapshotRecords(store.objects, root), entries, options, undefined);
 }
 
-/** Bytes per read of a rootfs file into a layer: a few large reads cost less than many small ones. */
-const ROOTFS_READ_BYTES = 1024 * 1024;
-
 /** Maps content ids of rootfs files to their paths, for layers whose new side is the rootfs. */
 function worktreeFiles(store: Store, entries: ({ path: Buffer; oid?: string; type: string } | undefined)[]): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
@@ -86,11 +82,8 @@ async function writeTo(
   rootfsFiles: Map<string, Buffer> | undefined,
 ): Promise<ExportResult> {
   const source = {
-    openBlob: async (oid: string) => {
-      const path = rootfsFiles?.get(oid);
-      if (path) return fs.createReadStream(path, { highWaterMark: ROOTFS_READ_BYTES });
-      return store.objects.openBlob(oid);
-    },
+    openBlob: (oid: string) => store.objects.openBlob(oid),
+    filePath: (oid: string) => rootfsFiles?.get(oid),
   };
   const writeOptions = {
     compression: options.compression ?? ('path' in options.output ? compressionForName(options.output.path) : 'none'),

@@ -1,12 +1,12 @@
-// Compression of layer tarballs: gzip through node:zlib, zstd through one `zstd` process per layer.
+// Compression of layer tarballs: the media types, and zstd through one `zstd` process per layer.
+// gzip is compressed by LayerSink (layer-sink.ts) on libuv's threads.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { Duplex, Transform, type TransformCallback } from 'node:stream';
+import { Duplex } from 'node:stream';
 import { SnapError } from '../errors.js';
-import { gzipMember } from '../native/index.js';
 
 /** Compression applied to a layer tarball. */
 export type Compression = 'none' | 'gzip' | 'zstd';
@@ -28,15 +28,15 @@ export interface Compressor {
 }
 
 /**
- * Creates the compressor for `compression`, or undefined for 'none'. Throws SnapError NOT_FOUND
- * for zstd when no `zstd` program is on PATH; nothing has been written at that point.
+ * Creates the compressing process for `compression`, or undefined for 'none' and 'gzip', which
+ * LayerSink handles itself. Throws SnapError NOT_FOUND for zstd when no `zstd` program is on PATH;
+ * nothing has been written at that point.
  */
 export async function createCompressor(compression: Compression): Promise<Compressor | undefined> {
   switch (compression) {
     case 'none':
-      return undefined;
     case 'gzip':
-      return gzipCompressor();
+      return undefined;
     case 'zstd':
       return zstdCompressor(await findZstd());
     default:
@@ -46,54 +46,6 @@ export async function createCompressor(compression: Compression): Promise<Compre
 
 /** Uncompressed bytes per gzip member; fixed, so the same tar always gives the same members. */
 const GZIP_CHUNK = 1024 * 1024;
-
-/** gzip members compressed at once, on libuv's thread pool. */
-const GZIP_IN_FLIGHT = 4;
-
-/**
- * ParallelGzip compresses each 1 MiB of input as its own gzip member, several at once, and emits
- * the members in order. Concatenated members are one valid gzip file (RFC 1952, section 2.2) that
- * gzip, Go's compress/gzip (umoci, skopeo, containerd) and Python read whole, as they read pigz's
- * output. The addon's gzipMember (native/gzip.c) compresses with libdeflate at level 2 where the
- * addon was built with it, else with zlib at level 4. On the 154 MiB layer of the Debian history
- * in docs/BENCHMARKS.md, libdeflate's layer is smaller than zlib's at level 6. Every member header
- * has MTIME 0 and no file name, so one build of the addon always compresses a tar to the same bytes.
- */
-class ParallelGzip extends Transform {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private readonly inFlight: Promise<Buffer>[] = [];
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    this.drain(false).then(() => done(), done);
-  }
-
-  override _flush(done: TransformCallback): void {
-    this.drain(true).then(() => done(), done);
-  }
-
-  /** Starts a member for every full chunk (and the rest when `final`), emitting finished ones in order. */
-  private async drain(final: boolean): Promise<void> {
-    while (this.pendingBytes >= GZIP_CHUNK || (final && this.pendingBytes > 0)) {
-      const joined = Buffer.concat(this.pending);
-      const take = Math.min(GZIP_CHUNK, joined.length);
-      this.pending = take < joined.length ? [joined.subarray(take)] : [];
-      this.pendingBytes = joined.length - take;
-      this.inFlight.push(gzipMember(joined.subarray(0, take)));
-      if (this.inFlight.length >= GZIP_IN_FLIGHT) this.push(await this.inFlight.shift()!);
-    }
-    if (final) {
-      while (this.inFlight.length > 0) this.push(await this.inFlight.shift()!);
-    }
-  }
-}
-
-function gzipCompressor(): Compressor {
-  const gzip = new ParallelGzip();
-  return { stream: gzip, finished: async () => {}, abort: () => gzip.destroy() };
-}
 
 const ZSTD_MISSING = "zstd compression needs the 'zstd' program; install it (apt-get install zstd) or use --gzip";
 

@@ -1,11 +1,13 @@
 // Writes the difference between two snapshots as an OCI image layer tarball.
 
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import { Readable, Transform, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { isSnapError, showPath, SnapError } from '../errors.js';
+import { finished, pipeline } from 'node:stream/promises';
+import { ioError, isSnapError, showPath, SnapError } from '../errors.js';
 import type { Entry } from '../tree/entry.js';
 import { createCompressor, LAYER_MEDIA_TYPES, type Compression } from './compress.js';
+import { LayerSink, writeTo } from './layer-sink.js';
 import { planLayer, type TarRecord } from './layer-plan.js';
 import { encodeHeader, endOfArchive, padding, TypeFlag, type TarHeader } from './tar-header.js';
 
@@ -20,6 +22,11 @@ export type LayerItem = { kind: 'entry'; entry: Entry } | { kind: 'whiteout'; pa
 /** ContentSource opens the content of a regular file by its git blob id. */
 export interface ContentSource {
   openBlob(oid: string, size: number): Promise<NodeJS.ReadableStream | Readable>;
+  /**
+   * Returns the path of a file with the blob's content, which the layer reads directly instead of
+   * calling openBlob, or undefined to use openBlob.
+   */
+  filePath?(oid: string): Buffer | undefined;
 }
 
 /** LayerResult describes the written layer for its OCI descriptor and image config. */
@@ -47,9 +54,6 @@ export interface WriteLayerOptions {
   onProgress?: (progress: LayerProgress) => void;
 }
 
-// Buffers smaller than this are joined before they go down the pipeline, so layers of many small
-// files do not pass one tiny chunk per header through the compressor.
-const BATCH_BYTES = 64 * 1024;
 const PROGRESS_BYTES = 1024 * 1024;
 
 /**
@@ -86,99 +90,136 @@ export async function writeTarRecords(
   const compression = options.compression ?? 'none';
   const compressor = await createCompressor(compression);
 
-  const diffHash = createHash('sha256');
-  const digestHash = compressor ? createHash('sha256') : diffHash;
   let size = 0;
+  const digestHash = compression === 'none' ? undefined : createHash('sha256');
   const countBytes = (chunk: Buffer) => {
+    digestHash?.update(chunk);
     size += chunk.length;
   };
 
-  const tar = Readable.from(generateTar(records, source, options.onProgress));
-  const stages = compressor
-    ? [tar, hashTap(diffHash), compressor.stream, hashTap(digestHash, countBytes), out]
-    : [tar, hashTap(diffHash, countBytes), out];
+  // gzip is compressed by the sink itself; zstd runs as a process between the sink and `out`.
+  let sink: LayerSink;
+  let zstdOutput: Promise<void> | undefined;
+  if (compressor) {
+    sink = new LayerSink(false, writeTo(compressor.stream));
+    zstdOutput = pipeline(compressor.stream, tap(countBytes), out);
+    // Awaited below; this keeps an early failure from being reported as unhandled first.
+    zstdOutput.catch(() => {});
+  } else {
+    sink = new LayerSink(compression === 'gzip', writeTo(out, countBytes));
+    // A failed write reaches the sink through its callback; this listener keeps the stream's
+    // 'error' event, emitted as well, from being thrown as unhandled.
+    out.on('error', () => {});
+  }
 
   try {
-    await pipeline(stages);
-    await compressor?.finished();
+    await writeRecords(records, source, sink, options.onProgress);
+    await sink.finish();
+    if (compressor) {
+      compressor.stream.end();
+      await zstdOutput;
+      await compressor.finished();
+    } else {
+      out.end();
+      await finished(out);
+    }
   } catch (error) {
     compressor?.abort();
+    out.destroy();
     if (isSnapError(error)) throw error;
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new SnapError('IO', `writing the layer failed: ${code}`, { cause: error });
   }
 
-  const diffId = `sha256:${diffHash.digest('hex')}`;
+  const diffId = `sha256:${sink.diffHash.digest('hex')}`;
   return {
     diffId,
-    digest: compressor ? `sha256:${digestHash.digest('hex')}` : diffId,
+    digest: digestHash ? `sha256:${digestHash.digest('hex')}` : diffId,
     size,
     mediaType: LAYER_MEDIA_TYPES[compression],
   };
 }
 
-function hashTap(hash: Hash, onChunk?: (chunk: Buffer) => void): Transform {
+function tap(onChunk: (chunk: Buffer) => void): Transform {
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      onChunk?.(chunk);
+      onChunk(chunk);
       callback(null, chunk);
     },
   });
 }
 
-async function* generateTar(
+/** Gives the sink every record's header and content, in order, and the end-of-archive blocks. */
+async function writeRecords(
   records: Iterable<TarRecord> | AsyncIterable<TarRecord>,
   source: ContentSource,
+  sink: LayerSink,
   onProgress?: (progress: LayerProgress) => void,
-): AsyncGenerator<Buffer> {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let produced = 0;
+): Promise<void> {
+  let index = 0;
   let reportedAt = 0;
-  const take = () => {
-    const joined = Buffer.concat(pending, pendingBytes);
-    pending = [];
-    pendingBytes = 0;
-    return joined;
-  };
-  const add = (bytes: Buffer) => {
-    pending.push(bytes);
-    pendingBytes += bytes.length;
-    produced += bytes.length;
+  const reportContent = () => {
+    if (onProgress && sink.produced - reportedAt >= PROGRESS_BYTES) {
+      reportedAt = sink.produced;
+      onProgress({ entries: index, bytes: sink.produced });
+    }
   };
 
-  let index = 0;
   for await (const record of records) {
-    add(encodeHeader(toTarHeader(record)));
+    await sink.put(encodeHeader(toTarHeader(record)));
 
     if (record.kind === 'entry' && record.entry.type === 'file' && record.entry.size > 0) {
-      for await (const chunk of readBlob(record.entry, source)) {
-        if (chunk.length >= BATCH_BYTES) {
-          if (pendingBytes > 0) yield take();
-          produced += chunk.length;
-          yield chunk;
-        } else {
-          add(chunk);
-        }
-        if (pendingBytes >= BATCH_BYTES) yield take();
-        if (onProgress && produced - reportedAt >= PROGRESS_BYTES) {
-          reportedAt = produced;
-          onProgress({ entries: index, bytes: produced });
+      const path = source.filePath?.(record.entry.oid!);
+      if (path) {
+        await readFileInto(sink, path, record.entry.size, reportContent);
+      } else {
+        for await (const chunk of readBlob(record.entry, source)) {
+          await sink.put(chunk);
+          reportContent();
         }
       }
-      add(padding(record.entry.size));
+      await sink.put(padding(record.entry.size));
     }
 
-    if (pendingBytes >= BATCH_BYTES) yield take();
     index += 1;
-    reportedAt = produced;
-    onProgress?.({ entries: index, bytes: produced });
+    reportedAt = sink.produced;
+    onProgress?.({ entries: index, bytes: sink.produced });
   }
 
-  add(endOfArchive());
-  onProgress?.({ entries: index, bytes: produced });
-  yield take();
+  await sink.put(endOfArchive());
+  onProgress?.({ entries: index, bytes: sink.produced });
+}
+
+/**
+ * Reads a file of `size` bytes straight into the sink. The file must still have that size, because
+ * the tar header announcing it has already been written. A symlink in its place is not followed.
+ */
+async function readFileInto(sink: LayerSink, path: Buffer, size: number, onChunk: () => void): Promise<void> {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  } catch (error) {
+    throw ioError('opening', path, error);
+  }
+  try {
+    let length: number;
+    let extra: number;
+    try {
+      length = await sink.readFile(fd, size, onChunk);
+      extra = length === size ? fs.readSync(fd, Buffer.alloc(1), 0, 1, null) : 0;
+    } catch (error) {
+      if (isSnapError(error)) throw error;
+      throw ioError('reading', path, error);
+    }
+    if (length !== size || extra > 0) {
+      const found = extra > 0 ? `more than ${size}` : String(length);
+      throw new SnapError('IO', `file '${showPath(path)}' changed size while being read (${size} -> ${found} bytes); retry when it is not being written`, {
+        data: { path: showPath(path), expected: size },
+      });
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function toTarHeader(record: TarRecord): TarHeader {
