@@ -347,6 +347,33 @@ describe('compression and digests', () => {
     expect(json.digest).toBe(sha256(written));
   });
 
+  it.each([
+    ['gzip', 'levels.tar.gz', '9'],
+    ['zstd', 'levels.tar.zst', '19'],
+  ])('writes a smaller %s layer at a higher --compression-level', async (tool, name, high) => {
+    const low = repo.file(`low-${name}`);
+    const highOut = repo.file(`high-${name}`);
+    repo.ok(['export', id, '-o', low, '--compression-level', '1']);
+    repo.ok(['export', id, '-o', highOut, '--compression-level', high]);
+
+    expect(run(tool, ['-dc'], { input: fs.readFileSync(highOut) }).stdoutBytes.equals(fs.readFileSync(plain))).toBe(true);
+    expect(fs.statSync(highOut).size).toBeLessThan(fs.statSync(low).size);
+  });
+
+  it.each([
+    [['--compression-level', '3'], 'x.tar', 'error: a compression level needs a compressed layer; add --gzip or --zstd, or name the file .gz or .zst\n'],
+    [['--compression-level', '0'], 'x.tar.gz', /^error: invalid gzip level 0; use an integer from 1 to (12 \(libdeflate\)|9 \(zlib\))\n$/],
+    [['--zstd', '--compression-level', '20'], 'x.tar', 'error: invalid zstd level 20; use an integer from 1 to 19\n'],
+    [['--compression-level', 'fast'], 'x.tar.gz', /^error: option '--compression-level <n>' argument 'fast' is invalid\. 'fast' is not a whole number/],
+  ])('rejects %j for %s without writing', async (flags, name, message) => {
+    const result = repo.snap(['export', id, '-o', repo.file(name), ...flags]);
+
+    expect(result.code).toBe(2);
+    if (typeof message === 'string') expect(result.stderr).toBe(message);
+    else expect(result.stderr).toMatch(message);
+    expect(fs.existsSync(repo.file(name))).toBe(false);
+  });
+
   it('prints the digest of a gzip diff layer', async () => {
     const a = repo.revParse('HEAD');
     makeTree(repo.rootfs, { 'etc/added': 'added' });

@@ -438,7 +438,7 @@ describe('hashFiles', () => {
 describe('gzipMember', () => {
   it('writes one gzip member that gunzip reads back', async () => {
     const input = Buffer.from(Array.from({ length: 300_000 }, (_, i) => 'snapshot layer '.charCodeAt(i % 15) ^ (i % 7)));
-    const member = await gzipMember(input);
+    const member = await gzipMember(input, 1);
     expect(zlib.gunzipSync(member)).toEqual(input);
     expect(member.subarray(0, 4)).toEqual(Buffer.from([0x1f, 0x8b, 0x08, 0x00])); // magic, deflate, no FLG bits
     expect(member.readUInt32LE(4)).toBe(0); // MTIME
@@ -448,19 +448,27 @@ describe('gzipMember', () => {
   it('compresses a view of a larger buffer and an empty input', async () => {
     const whole = Buffer.from('0123456789'.repeat(1000));
     const view = whole.subarray(100, 5100);
-    expect(zlib.gunzipSync(await gzipMember(view))).toEqual(view);
-    expect(zlib.gunzipSync(await gzipMember(Buffer.alloc(0)))).toEqual(Buffer.alloc(0));
+    expect(zlib.gunzipSync(await gzipMember(view, 1))).toEqual(view);
+    expect(zlib.gunzipSync(await gzipMember(Buffer.alloc(0), 1))).toEqual(Buffer.alloc(0));
   });
 
-  it('names its library and level', () => {
+  it('compresses smaller at its top level', async () => {
+    const input = Buffer.from(Array.from({ length: 200_000 }, (_, i) => 'abcdefghij'.charCodeAt((i * i) % 10)));
+    const fast = await gzipMember(input, 1);
+    const best = await gzipMember(input, gzipInfo().maxLevel);
+    expect(zlib.gunzipSync(best)).toEqual(input);
+    expect(best.length).toBeLessThan(fast.length);
+  });
+
+  it('names its library and top level', () => {
     const info = gzipInfo();
-    expect(['libdeflate', 'zlib']).toContain(info.library);
-    expect(info.level).toBeGreaterThanOrEqual(1);
-    expect(info.level).toBeLessThanOrEqual(9);
+    expect(info).toEqual(info.library === 'libdeflate' ? { library: 'libdeflate', maxLevel: 12 } : { library: 'zlib', maxLevel: 9 });
   });
 
-  it('rejects input that is not bytes', () => {
-    expect(() => gzipMember('text' as unknown as Uint8Array)).toThrow(/Buffer or Uint8Array/);
+  it('rejects input that is not bytes and levels out of range', () => {
+    expect(() => gzipMember('text' as unknown as Uint8Array, 1)).toThrow(/Buffer or Uint8Array/);
+    expect(() => gzipMember(Buffer.from('x'), 0)).toThrow(/level must be an integer from 1 to/);
+    expect(() => gzipMember(Buffer.from('x'), gzipInfo().maxLevel + 1)).toThrow(/level must be an integer from 1 to/);
   });
 });
 

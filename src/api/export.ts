@@ -4,6 +4,7 @@ import { promises as fsp } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { SnapError, ioError } from '../errors.js';
 import { writeTarRecords, type Compression, type LayerResult } from '../oci/layer.js';
+import { compressionLevel } from '../oci/compress.js';
 import { planLayer, type TarRecord } from '../oci/layer-plan.js';
 import { diffSnapshots } from '../store/diff.js';
 import { readCommit, resolveRevision } from '../store/revision.js';
@@ -21,11 +22,18 @@ export type LayerOutput = { path: string } | { stream: Writable };
 export interface ExportOptions extends CommonOptions {
   output: LayerOutput;
   compression?: Compression;
+  /** See WriteLayerOptions.compressionLevel. */
+  compressionLevel?: number;
 }
 
 /** Result of an export: the layer's descriptor facts and how many tar entries it holds. */
 export interface ExportResult extends LayerResult {
   entries: number;
+}
+
+/** Returns the compression asked for, else the one the output file's name implies. */
+function chooseCompression(options: ExportOptions): Compression {
+  return options.compression ?? ('path' in options.output ? compressionForName(options.output.path) : 'none');
 }
 
 /** Picks compression from a file name: .gz or .tgz gives gzip, .zst gives zstd, else none. */
@@ -41,6 +49,7 @@ export function compressionForName(path: string): Compression {
  * leaves no partial layer.
  */
 export async function exportDiff(options: ExportOptions & { from?: string; to?: string }): Promise<ExportResult> {
+  compressionLevel(chooseCompression(options), options.compressionLevel);
   const sides = await resolveSides(options);
   const changes = await diffSnapshots(sides.store.objects, sides.fromRoot, sides.toRoot);
   const items = await layerItems(sides.store.objects, changes, sides.toRoot);
@@ -52,6 +61,7 @@ export async function exportDiff(options: ExportOptions & { from?: string; to?: 
 
 /** Writes the whole snapshot `revision` as one layer (the base layer of an image). */
 export async function exportSnapshot(options: ExportOptions & { revision: string }): Promise<ExportResult> {
+  compressionLevel(chooseCompression(options), options.compressionLevel);
   const store = await openStore(options);
   const oid = await resolveRevision(store, options.revision);
   const root: SnapshotDir = await snapshotRoot(store.objects, (await readCommit(store, oid)).tree);
@@ -86,7 +96,8 @@ async function writeTo(
     filePath: (oid: string) => rootfsFiles?.get(oid),
   };
   const writeOptions = {
-    compression: options.compression ?? ('path' in options.output ? compressionForName(options.output.path) : 'none'),
+    compression: chooseCompression(options),
+    compressionLevel: options.compressionLevel,
     onProgress: (p: { entries: number; bytes: number }) => options.onProgress?.({ phase: 'export', done: p.entries, bytes: p.bytes }),
   };
   if ('stream' in options.output) {

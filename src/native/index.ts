@@ -59,14 +59,15 @@ interface Addon {
   makeFifo(path: Buffer, mode: number): void;
   setTimes(path: Buffer, atimeSec: bigint, atimeNsec: number, mtimeSec: bigint, mtimeNsec: number): void;
   hashFiles(paths: Buffer[], sizes: number[], mode: number, objectsDir: string, out?: Buffer): Promise<HashFilesReply>;
-  gzipMember(data: Uint8Array): Promise<Buffer>;
+  gzipMember(data: Uint8Array, level: number): Promise<Buffer>;
   gzipInfo(): GzipInfo;
 }
 
-/** The library and level that gzipMember compresses with, chosen when the addon was built. */
+/** The library that gzipMember compresses with, chosen when the addon was built, and its top level. */
 export interface GzipInfo {
   library: 'libdeflate' | 'zlib';
-  level: number;
+  /** 12 for libdeflate, 9 for zlib; the lowest level is 1. */
+  maxLevel: number;
 }
 
 /** The work hashFiles does with each file besides hashing it. */
@@ -164,15 +165,15 @@ export function hashFiles(paths: Buffer[], sizes: number[], mode: HashMode, obje
 }
 
 /**
- * Compresses `data` into one complete gzip member on libuv's thread pool. The member has MTIME 0
- * and no file name, so equal input gives equal output with one build of the addon. `data` must not
- * change until the promise settles.
+ * Compresses `data` at `level` into one complete gzip member on libuv's thread pool. The member
+ * has MTIME 0 and no file name, so equal input gives equal output with one build of the addon.
+ * `data` must not change until the promise settles.
  */
-export function gzipMember(data: Uint8Array): Promise<Buffer> {
-  return loadAddon().gzipMember(data);
+export function gzipMember(data: Uint8Array, level: number): Promise<Buffer> {
+  return loadAddon().gzipMember(data, level);
 }
 
-/** Returns the library and level that gzipMember uses. */
+/** Returns the library that gzipMember uses and its top level. */
 export function gzipInfo(): GzipInfo {
   return loadAddon().gzipInfo();
 }

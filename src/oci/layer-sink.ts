@@ -21,7 +21,7 @@ const IN_FLIGHT = 4;
  * once, into reused staging buffers; file content can be read straight into them with readFile.
  *
  * gzip members are compressed a few at once by the addon's gzipMember (native/gzip.c: libdeflate
- * at level 2 where the addon was built with it, else zlib at level 4). Concatenated members are one
+ * where the addon was built with it, else zlib). Concatenated members are one
  * valid gzip file (RFC 1952, section 2.2) that gzip, Go's compress/gzip (umoci, skopeo,
  * containerd) and Python read whole, as they read pigz's output. Every member header has MTIME 0
  * and no file name, so one build of the addon always compresses a tar to the same bytes.
@@ -44,11 +44,12 @@ export class LayerSink {
   private failure: { error: unknown } | undefined;
 
   /**
-   * @param gzip Whether each chunk becomes a gzip member before it is emitted.
+   * @param gzipLevel The gzip level at which each chunk becomes a gzip member before it is
+   *   emitted, or undefined to emit chunks uncompressed.
    * @param emit Writes one output buffer; the sink reuses the memory once the promise settles.
    */
   constructor(
-    private readonly gzip: boolean,
+    private readonly gzipLevel: number | undefined,
     private readonly emit: (bytes: Buffer) => Promise<void>,
   ) {}
 
@@ -111,9 +112,10 @@ export class LayerSink {
     const chunk = staging.subarray(0, this.used);
     this.diffHash.update(chunk);
 
-    const output = this.gzip ? gzipMember(chunk) : Promise.resolve(chunk);
+    const gzip = this.gzipLevel !== undefined;
+    const output = gzip ? gzipMember(chunk, this.gzipLevel!) : Promise.resolve(chunk);
     // The staging buffer is free once its bytes are compressed, or written when not compressed.
-    const released = this.gzip ? output.then(() => undefined) : undefined;
+    const released = gzip ? output.then(() => undefined) : undefined;
     const emitted = Promise.all([output, this.tail]).then(([bytes]) => this.emit(bytes));
     this.tail = emitted.catch((error: unknown) => {
       this.failure ??= { error };

@@ -6,7 +6,7 @@ import { Readable, Transform, type Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { ioError, isSnapError, showPath, SnapError } from '../errors.js';
 import type { Entry } from '../tree/entry.js';
-import { createCompressor, LAYER_MEDIA_TYPES, type Compression } from './compress.js';
+import { compressionLevel, createCompressor, LAYER_MEDIA_TYPES, type Compression } from './compress.js';
 import { LayerSink, writeTo } from './layer-sink.js';
 import { planLayer, type TarRecord } from './layer-plan.js';
 import { encodeHeader, endOfArchive, padding, TypeFlag, type TarHeader } from './tar-header.js';
@@ -50,6 +50,8 @@ export interface LayerProgress {
 export interface WriteLayerOptions {
   /** Compression of the written bytes; 'none' by default. */
   compression?: Compression;
+  /** gzip level 1-12 with libdeflate (1-9 with zlib), default 1; zstd level 1-19, default 3. */
+  compressionLevel?: number;
   /** Called after every tar entry, after every MiB of file content, and once with the totals. */
   onProgress?: (progress: LayerProgress) => void;
 }
@@ -63,8 +65,9 @@ const PROGRESS_BYTES = 1024 * 1024;
  * and hardlink rules and the errors thrown). Regular file content is streamed from `source` and
  * never held whole in memory. The same items and content always produce the same bytes.
  *
- * Throws SnapError CORRUPT when a blob's length differs from its entry's size, NOT_FOUND when zstd
- * is requested but the `zstd` program is missing, and IO when writing fails. After a failure
+ * Throws SnapError CORRUPT when a blob's length differs from its entry's size, USAGE for a
+ * compression level out of range, NOT_FOUND when zstd is requested but the `zstd` program is
+ * missing, and IO when writing fails. After a failure
  * during writing, `out` has been destroyed and contains a partial layer.
  */
 export async function writeLayer(
@@ -88,7 +91,8 @@ export async function writeTarRecords(
   options: WriteLayerOptions = {},
 ): Promise<LayerResult> {
   const compression = options.compression ?? 'none';
-  const compressor = await createCompressor(compression);
+  const level = compressionLevel(compression, options.compressionLevel);
+  const compressor = await createCompressor(compression, level);
 
   let size = 0;
   const digestHash = compression === 'none' ? undefined : createHash('sha256');
@@ -101,12 +105,12 @@ export async function writeTarRecords(
   let sink: LayerSink;
   let zstdOutput: Promise<void> | undefined;
   if (compressor) {
-    sink = new LayerSink(false, writeTo(compressor.stream));
+    sink = new LayerSink(undefined, writeTo(compressor.stream));
     zstdOutput = pipeline(compressor.stream, tap(countBytes), out);
     // Awaited below; this keeps an early failure from being reported as unhandled first.
     zstdOutput.catch(() => {});
   } else {
-    sink = new LayerSink(compression === 'gzip', writeTo(out, countBytes));
+    sink = new LayerSink(compression === 'gzip' ? level : undefined, writeTo(out, countBytes));
     // A failed write reaches the sink through its callback; this listener keeps the stream's
     // 'error' event, emitted as well, from being thrown as unhandled.
     out.on('error', () => {});

@@ -2,14 +2,13 @@
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { SnapError } from '../../errors.js';
-import type { Compression } from '../../oci/layer.js';
 import { checkRevisionCount, commonOptions, splitOperands, type GlobalOptions } from '../context.js';
 import { clearProgress, disablePaging } from '../output.js';
 import { printChanges, type ChangeFormat } from '../print-changes.js';
-import { layerOutput, printLayerResult } from './layer-output.js';
+import { addCompressionOptions, chosenCompression, layerOutput, printLayerResult, type CompressionFlags } from './layer-output.js';
 
 /** Options of `snap diff`. */
-interface DiffCommandOptions {
+interface DiffCommandOptions extends CompressionFlags {
   nameStatus?: boolean;
   nameOnly?: boolean;
   stat?: boolean;
@@ -19,13 +18,11 @@ interface DiffCommandOptions {
   exitCode?: boolean;
   json?: boolean;
   export?: string;
-  gzip?: boolean;
-  zstd?: boolean;
 }
 
 /** Registers `snap diff`. */
 export function register(program: Command): void {
-  program
+  const command = program
     .command('diff')
     .summary('show changes between snapshots, or write them as an OCI layer')
     .description(
@@ -50,9 +47,8 @@ export function register(program: Command): void {
     .option('-z', 'with --name-status or --name-only: end each field with NUL and never quote paths')
     .option('--exit-code', 'exit with 1 when there are changes, 0 when there are none')
     .option('--json', 'print the result as JSON (with -p, each change carries its patch); see docs/JSON.md')
-    .option('--export <file>', "write the change as an OCI layer tar to FILE ('-' for stdout)")
-    .option('--gzip', 'compress the layer with gzip (also chosen by a .gz or .tgz file name)')
-    .option('--zstd', 'compress the layer with zstd (also chosen by a .zst file name)')
+    .option('--export <file>', "write the change as an OCI layer tar to FILE ('-' for stdout)");
+  addCompressionOptions(command)
     .addHelpText('after', [
       '',
       'Examples:',
@@ -77,9 +73,7 @@ export function register(program: Command): void {
       if (options.export) {
         disablePaging();
         if (paths.length > 0) throw new SnapError('USAGE', `--export writes the whole change; drop the paths after '--' ('${paths[0]}')`);
-        if (options.gzip && options.zstd) throw new SnapError('USAGE', '--gzip and --zstd cannot be used together; pick one');
-        const compression: Compression | undefined = options.zstd ? 'zstd' : options.gzip ? 'gzip' : undefined;
-        const result = await exportDiff({ ...common, from, to, compression, output: layerOutput(options.export) });
+        const result = await exportDiff({ ...common, from, to, ...chosenCompression(options), output: layerOutput(options.export) });
         clearProgress();
         printLayerResult(result, options.export, options.json);
         return;
