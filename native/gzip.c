@@ -36,12 +36,12 @@
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
-  /* Keeps the input Buffer alive while a thread reads it. */
-  napi_ref input_ref;
+  /* Keep the input and output Buffers alive while a thread uses them. */
+  napi_ref input_ref, output_ref;
   const unsigned char *input;
   size_t input_length;
   unsigned char *output;
-  size_t output_length;
+  size_t output_capacity, output_length;
   int level;
   bool failed;
 } GzipJob;
@@ -54,10 +54,7 @@ static bool compress_member(GzipJob *job) {
   struct libdeflate_compressor **compressor = &thread_compressors[job->level];
   if (*compressor == NULL) *compressor = libdeflate_alloc_compressor(job->level);
   if (*compressor == NULL) return false;
-  size_t bound = libdeflate_gzip_compress_bound(*compressor, job->input_length);
-  job->output = malloc(bound);
-  if (job->output == NULL) return false;
-  job->output_length = libdeflate_gzip_compress(*compressor, job->input, job->input_length, job->output, bound);
+  job->output_length = libdeflate_gzip_compress(*compressor, job->input, job->input_length, job->output, job->output_capacity);
   return job->output_length > 0;
 }
 #else
@@ -66,16 +63,10 @@ static bool compress_member(GzipJob *job) {
   memset(&stream, 0, sizeof stream);
   /* windowBits 15 + 16 selects the gzip wrapper; memLevel 8 is zlib's and node's default. */
   if (deflateInit2(&stream, job->level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return false;
-  uLong bound = deflateBound(&stream, (uLong)job->input_length);
-  job->output = malloc(bound);
-  if (job->output == NULL) {
-    deflateEnd(&stream);
-    return false;
-  }
   stream.next_in = (Bytef *)job->input;
   stream.avail_in = (uInt)job->input_length;
   stream.next_out = job->output;
-  stream.avail_out = (uInt)bound;
+  stream.avail_out = (uInt)job->output_capacity;
   int rc = deflate(&stream, Z_FINISH);
   job->output_length = stream.total_out;
   deflateEnd(&stream);
@@ -89,51 +80,52 @@ static void execute(napi_env env, void *data) {
   job->failed = !compress_member(job);
 }
 
-static void free_output(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  free(data);
-}
-
 static void complete(napi_env env, napi_status status, void *data) {
   GzipJob *job = data;
   napi_value result = NULL;
-  if (status == napi_ok && !job->failed) {
-    status = napi_create_external_buffer(env, job->output_length, job->output, free_output, NULL, &result);
-    if (status == napi_ok) job->output = NULL;
-  }
+  if (status == napi_ok && !job->failed) status = napi_create_double(env, (double)job->output_length, &result);
   if (status == napi_ok && !job->failed) {
     napi_resolve_deferred(env, job->deferred, result);
   } else {
     napi_value message, error;
-    napi_create_string_utf8(env, "gzip compression failed: out of memory", NAPI_AUTO_LENGTH, &message);
+    napi_create_string_utf8(env, "gzip compression failed: out of memory, or the output buffer is too small",
+                            NAPI_AUTO_LENGTH, &message);
     napi_create_error(env, NULL, message, &error);
     napi_reject_deferred(env, job->deferred, error);
   }
   napi_delete_async_work(env, job->work);
   napi_delete_reference(env, job->input_ref);
-  free(job->output);
+  napi_delete_reference(env, job->output_ref);
   free(job);
 }
 
-/*
- * gzipMember(data: Uint8Array, level: number): Promise<Buffer>. The caller must not change `data`
- * until the promise settles.
- */
-napi_value snap_gzip_member(napi_env env, napi_callback_info info) {
-  napi_value args[2];
-  if (!get_args(env, info, 2, args)) return NULL;
+/* Reads a Uint8Array argument's bytes. Returns false with a TypeError pending otherwise. */
+static bool bytes_arg(napi_env env, napi_value value, const char *message, void **bytes, size_t *length) {
   bool is_typedarray = false;
   napi_typedarray_type type;
-  size_t length = 0, offset = 0;
-  void *bytes = NULL;
+  size_t offset = 0;
   napi_value arraybuffer;
-  if (napi_is_typedarray(env, args[0], &is_typedarray) != napi_ok || !is_typedarray ||
-      napi_get_typedarray_info(env, args[0], &type, &length, &bytes, &arraybuffer, &offset) != napi_ok ||
+  if (napi_is_typedarray(env, value, &is_typedarray) != napi_ok || !is_typedarray ||
+      napi_get_typedarray_info(env, value, &type, length, bytes, &arraybuffer, &offset) != napi_ok ||
       type != napi_uint8_array) {
-    napi_throw_type_error(env, NULL, "gzipMember: data must be a Buffer or Uint8Array");
-    return NULL;
+    napi_throw_type_error(env, NULL, message);
+    return false;
   }
+  return true;
+}
+
+/*
+ * gzipMember(data: Uint8Array, level: number, output: Uint8Array): Promise<number>, the length of
+ * the member written to the start of `output`. An output of gzipBound(data.length) bytes always
+ * has room. The caller must not touch `data` or `output` until the promise settles.
+ */
+napi_value snap_gzip_member(napi_env env, napi_callback_info info) {
+  napi_value args[3];
+  if (!get_args(env, info, 3, args)) return NULL;
+  void *input = NULL, *output = NULL;
+  size_t length = 0, capacity = 0;
+  if (!bytes_arg(env, args[0], "gzipMember: data must be a Buffer or Uint8Array", &input, &length)) return NULL;
+  if (!bytes_arg(env, args[2], "gzipMember: output must be a Buffer or Uint8Array", &output, &capacity)) return NULL;
   int32_t level = 0;
   if (napi_get_value_int32(env, args[1], &level) != napi_ok || level < 1 || level > GZIP_MAX_LEVEL) {
     napi_throw_range_error(env, NULL, "gzipMember: level must be an integer from 1 to " GZIP_MAX_LEVEL_TEXT);
@@ -149,20 +141,46 @@ napi_value snap_gzip_member(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "ENOMEM", "snap_native: out of memory");
     return NULL;
   }
-  job->input = bytes;
+  job->input = input;
   job->input_length = length;
+  job->output = output;
+  job->output_capacity = capacity;
   job->level = level;
   napi_value promise, name;
   if (napi_create_reference(env, args[0], 1, &job->input_ref) != napi_ok ||
+      napi_create_reference(env, args[2], 1, &job->output_ref) != napi_ok ||
       napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
       napi_create_string_utf8(env, "snapGzipMember", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_async_work(env, NULL, name, execute, complete, job, &job->work) != napi_ok ||
       napi_queue_async_work(env, job->work) != napi_ok) {
     if (job->input_ref != NULL) napi_delete_reference(env, job->input_ref);
+    if (job->output_ref != NULL) napi_delete_reference(env, job->output_ref);
     free(job);
     return throw_napi_failure(env);
   }
   return promise;
+}
+
+/*
+ * gzipBound(length: number): number, room enough for the gzip member of `length` input bytes at
+ * any level: libdeflate's own worst case for any compressor, or for zlib the worst case of
+ * compressBound (zlib wrapper, 6 bytes) with the 12 bytes more that the gzip wrapper takes.
+ */
+napi_value snap_gzip_bound(napi_env env, napi_callback_info info) {
+  napi_value args[1], result;
+  double length = 0;
+  if (!get_args(env, info, 1, args)) return NULL;
+  if (napi_get_value_double(env, args[0], &length) != napi_ok || !(length >= 0 && length <= UINT32_MAX / 2)) {
+    napi_throw_range_error(env, NULL, "gzipBound: length must be a number from 0 to 2 GiB");
+    return NULL;
+  }
+#ifdef SNAP_HAVE_LIBDEFLATE
+  size_t bound = libdeflate_gzip_compress_bound(NULL, (size_t)length);
+#else
+  size_t bound = (size_t)compressBound((uLong)length) + 12;
+#endif
+  if (napi_create_double(env, (double)bound, &result) != napi_ok) return throw_napi_failure(env);
+  return result;
 }
 
 /* Returns { library: 'libdeflate' | 'zlib', maxLevel }: what gzipMember compresses with. */

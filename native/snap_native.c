@@ -13,8 +13,8 @@
  *   setTimes                             utimensat with AT_SYMLINK_NOFOLLOW and exact nanoseconds
  *   hashFiles                            Git blob ids of a batch of files, on libuv's thread pool
  *                                        (hash_files.c)
- *   gzipMember, gzipInfo                 one gzip member of a buffer, on libuv's thread pool, and
- *                                        the library and level it uses (gzip.c)
+ *   gzipMember, gzipInfo, gzipBound      one gzip member of a buffer, on libuv's thread pool; the
+ *                                        library it uses and the room a member needs (gzip.c)
  *
  * Paths are Buffers of raw bytes, so names that are not UTF-8 pass through unchanged. Every call but
  * hashFiles and gzipMember is synchronous. A failed system call throws an Error shaped like Node's system errors: `code`
@@ -752,6 +752,7 @@ NAPI_MODULE_INIT() {
       {"readDirTables", NULL, read_dir_tables, NULL, NULL, NULL, napi_enumerable, NULL},
       {"gzipMember", NULL, snap_gzip_member, NULL, NULL, NULL, napi_enumerable, NULL},
       {"gzipInfo", NULL, snap_gzip_info, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"gzipBound", NULL, snap_gzip_bound, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions) != napi_ok)
     return throw_napi_failure(env);

@@ -46,5 +46,6 @@ napi_value snap_hash_files(napi_env env, napi_callback_info info);
 /* gzip.c */
 napi_value snap_gzip_member(napi_env env, napi_callback_info info);
 napi_value snap_gzip_info(napi_env env, napi_callback_info info);
+napi_value snap_gzip_bound(napi_env env, napi_callback_info info);
 
 #endif

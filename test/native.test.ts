@@ -7,8 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import {
+  gzipBound,
   gzipInfo,
   gzipMember,
   hashFiles,
@@ -436,26 +438,46 @@ describe('hashFiles', () => {
 });
 
 describe('gzipMember', () => {
+  /** Compresses `input` into a buffer of gzipBound bytes and returns the member. */
+  async function member(input: Uint8Array, level: number): Promise<Buffer> {
+    const output = Buffer.alloc(gzipBound(input.length));
+    const length = await gzipMember(input, level, output);
+    return output.subarray(0, length);
+  }
+
   it('writes one gzip member that gunzip reads back', async () => {
     const input = Buffer.from(Array.from({ length: 300_000 }, (_, i) => 'snapshot layer '.charCodeAt(i % 15) ^ (i % 7)));
-    const member = await gzipMember(input, 1);
-    expect(zlib.gunzipSync(member)).toEqual(input);
-    expect(member.subarray(0, 4)).toEqual(Buffer.from([0x1f, 0x8b, 0x08, 0x00])); // magic, deflate, no FLG bits
-    expect(member.readUInt32LE(4)).toBe(0); // MTIME
-    expect(member.length).toBeLessThan(input.length / 2);
+    const written = await member(input, 1);
+    expect(zlib.gunzipSync(written)).toEqual(input);
+    expect(written.subarray(0, 4)).toEqual(Buffer.from([0x1f, 0x8b, 0x08, 0x00])); // magic, deflate, no FLG bits
+    expect(written.readUInt32LE(4)).toBe(0); // MTIME
+    expect(written.length).toBeLessThan(input.length / 2);
   });
 
   it('compresses a view of a larger buffer and an empty input', async () => {
     const whole = Buffer.from('0123456789'.repeat(1000));
     const view = whole.subarray(100, 5100);
-    expect(zlib.gunzipSync(await gzipMember(view, 1))).toEqual(view);
-    expect(zlib.gunzipSync(await gzipMember(Buffer.alloc(0), 1))).toEqual(Buffer.alloc(0));
+    expect(zlib.gunzipSync(await member(view, 1))).toEqual(view);
+    expect(zlib.gunzipSync(await member(Buffer.alloc(0), 1))).toEqual(Buffer.alloc(0));
+  });
+
+  it('fits incompressible input in gzipBound at every level', async () => {
+    // Higher levels take seconds per MiB of random bytes, so only level 1 gets a whole layer chunk.
+    for (let level = 1; level <= gzipInfo().maxLevel; level += 1) {
+      const input = crypto.randomBytes(level === 1 ? 1024 * 1024 : 32 * 1024);
+      expect(zlib.gunzipSync(await member(input, level))).toEqual(input);
+    }
+  });
+
+  it('rejects an output buffer that is too small', async () => {
+    const input = crypto.randomBytes(4096);
+    await expect(gzipMember(input, 1, Buffer.alloc(100))).rejects.toThrow(/output buffer is too small/);
   });
 
   it('compresses smaller at its top level', async () => {
     const input = Buffer.from(Array.from({ length: 200_000 }, (_, i) => 'abcdefghij'.charCodeAt((i * i) % 10)));
-    const fast = await gzipMember(input, 1);
-    const best = await gzipMember(input, gzipInfo().maxLevel);
+    const fast = await member(input, 1);
+    const best = await member(input, gzipInfo().maxLevel);
     expect(zlib.gunzipSync(best)).toEqual(input);
     expect(best.length).toBeLessThan(fast.length);
   });
@@ -466,9 +488,11 @@ describe('gzipMember', () => {
   });
 
   it('rejects input that is not bytes and levels out of range', () => {
-    expect(() => gzipMember('text' as unknown as Uint8Array, 1)).toThrow(/Buffer or Uint8Array/);
-    expect(() => gzipMember(Buffer.from('x'), 0)).toThrow(/level must be an integer from 1 to/);
-    expect(() => gzipMember(Buffer.from('x'), gzipInfo().maxLevel + 1)).toThrow(/level must be an integer from 1 to/);
+    const output = Buffer.alloc(2048);
+    expect(() => gzipMember('text' as unknown as Uint8Array, 1, output)).toThrow(/data must be a Buffer or Uint8Array/);
+    expect(() => gzipMember(Buffer.from('x'), 1, 'out' as unknown as Uint8Array)).toThrow(/output must be a Buffer or Uint8Array/);
+    expect(() => gzipMember(Buffer.from('x'), 0, output)).toThrow(/level must be an integer from 1 to/);
+    expect(() => gzipMember(Buffer.from('x'), gzipInfo().maxLevel + 1, output)).toThrow(/level must be an integer from 1 to/);
   });
 });
 

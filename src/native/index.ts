@@ -59,8 +59,9 @@ interface Addon {
   makeFifo(path: Buffer, mode: number): void;
   setTimes(path: Buffer, atimeSec: bigint, atimeNsec: number, mtimeSec: bigint, mtimeNsec: number): void;
   hashFiles(paths: Buffer[], sizes: number[], mode: number, objectsDir: string, out?: Buffer): Promise<HashFilesReply>;
-  gzipMember(data: Uint8Array, level: number): Promise<Buffer>;
+  gzipMember(data: Uint8Array, level: number, output: Uint8Array): Promise<number>;
   gzipInfo(): GzipInfo;
+  gzipBound(length: number): number;
 }
 
 /** The library that gzipMember compresses with, chosen when the addon was built, and its top level. */
@@ -165,12 +166,18 @@ export function hashFiles(paths: Buffer[], sizes: number[], mode: HashMode, obje
 }
 
 /**
- * Compresses `data` at `level` into one complete gzip member on libuv's thread pool. The member
- * has MTIME 0 and no file name, so equal input gives equal output with one build of the addon.
- * `data` must not change until the promise settles.
+ * Compresses `data` at `level` into one complete gzip member at the start of `output` on libuv's
+ * thread pool, and returns the member's length. An output of gzipBound(data.length) bytes always
+ * has room. The member has MTIME 0 and no file name, so equal input gives equal output with one
+ * build of the addon. Neither buffer may change until the promise settles.
  */
-export function gzipMember(data: Uint8Array, level: number): Promise<Buffer> {
-  return loadAddon().gzipMember(data, level);
+export function gzipMember(data: Uint8Array, level: number, output: Uint8Array): Promise<number> {
+  return loadAddon().gzipMember(data, level, output);
+}
+
+/** Returns the size of an output buffer that any gzip member of `length` input bytes fits in. */
+export function gzipBound(length: number): number {
+  return loadAddon().gzipBound(length);
 }
 
 /** Returns the library that gzipMember uses and its top level. */

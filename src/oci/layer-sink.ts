@@ -4,7 +4,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { Writable } from 'node:stream';
-import { gzipMember } from '../native/index.js';
+import { gzipBound, gzipMember } from '../native/index.js';
 
 /**
  * Tar bytes per chunk, and so per gzip member. Fixed, so the same tar always gives the same
@@ -34,7 +34,9 @@ export class LayerSink {
   /** Tar bytes taken so far. */
   produced = 0;
 
+  /** Free staging buffers, and for gzip their output buffers, reused from chunk to chunk. */
   private readonly spare: Buffer[] = [];
+  private readonly spareOutputs: Buffer[] = [];
   private current: Buffer = Buffer.allocUnsafeSlow(CHUNK_BYTES);
   private used = 0;
   /** Chunks shipped and not yet emitted, oldest first; each settles once emitted. */
@@ -112,17 +114,24 @@ export class LayerSink {
     const chunk = staging.subarray(0, this.used);
     this.diffHash.update(chunk);
 
-    const gzip = this.gzipLevel !== undefined;
-    const output = gzip ? gzipMember(chunk, this.gzipLevel!) : Promise.resolve(chunk);
-    // The staging buffer is free once its bytes are compressed, or written when not compressed.
-    const released = gzip ? output.then(() => undefined) : undefined;
+    let output: Promise<Buffer>;
+    let outputBuffer: Buffer | undefined;
+    if (this.gzipLevel === undefined) {
+      output = Promise.resolve(chunk);
+    } else {
+      const member = this.spareOutputs.pop() ?? Buffer.allocUnsafeSlow(gzipBound(CHUNK_BYTES));
+      outputBuffer = member;
+      output = gzipMember(chunk, this.gzipLevel, member).then((length) => member.subarray(0, length));
+    }
+    // Both buffers are free once the output is written.
     const emitted = Promise.all([output, this.tail]).then(([bytes]) => this.emit(bytes));
     this.tail = emitted.catch((error: unknown) => {
       this.failure ??= { error };
     });
-    const done = (released ?? emitted).then(
+    const done = emitted.then(
       () => {
         this.spare.push(staging);
+        if (outputBuffer) this.spareOutputs.push(outputBuffer);
       },
       (error: unknown) => {
         this.failure ??= { error };
