@@ -36,9 +36,13 @@ export function copyTree(from: string, to: string): void {
   run({ argv: ['cp', '-a', '--', from, to] });
 }
 
-/** Makes `to` exactly `from` (deleting what `from` lacks): `rsync -aHAX --delete`. */
+/**
+ * Makes `to` exactly `from` (deleting what `from` lacks): `rsync -aHAX --delete`. rsync's quick
+ * check compares whole seconds by default, so `--modify-window=-1` makes it compare nanoseconds
+ * and not skip a file whose size is equal and whose mtime differs within one second.
+ */
 export function rsyncTree(from: string, to: string, extra: string[] = []): void {
-  run({ argv: ['rsync', '-aHAX', '--delete', ...extra, `${from}/`, `${to}/`] });
+  run({ argv: ['rsync', '-aHAX', '--delete', '--modify-window=-1', ...extra, `${from}/`, `${to}/`] });
 }
 
 /** Writes dirty pages out, so a measurement does not pay for an earlier step's writeback. */

@@ -45,7 +45,9 @@ mkdir "$work/rootfs"
 export SNAP_STORE="$work/store"
 "$snap" -q init "$work/rootfs" >/dev/null
 for state in "${states[@]}"; do
-  rsync -aHAX --delete --exclude=/.snap "$history/$state/" "$work/rootfs/"
+  # --modify-window=-1: compare mtimes to the nanosecond. By default rsync skips a file of equal
+  # size whose mtime differs by less than a second, and the rootfs would not equal the state.
+  rsync -aHAX --delete --modify-window=-1 --exclude=/.snap "$history/$state/" "$work/rootfs/"
   start=$(date +%s.%N)
   "$snap" -q -C "$work/rootfs" commit -m "$state" >/dev/null
   echo "commit $state: $(echo "$(date +%s.%N) - $start" | bc) s"
