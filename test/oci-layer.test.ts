@@ -637,6 +637,17 @@ describe('writeLayer from files', () => {
     expect((error as Error).message).toMatch(/^opening '.*swapped' failed: ELOOP/);
   });
 
+  it('does not wait on a FIFO in place of a file', async () => {
+    const source = new FileSource();
+    const placed = source.place('fifo', Buffer.from('content'));
+    rmSync(join(work, 'fifo'));
+    execFileSync('mkfifo', [join(work, 'fifo')]);
+    const error = await rejection(write(add(placed), source));
+
+    expect(isSnapError(error, 'IO')).toBe(true);
+    expect((error as Error).message).toBe(`'${join(work, 'fifo')}' is no longer a regular file; retry when the rootfs is not being changed`);
+  });
+
   it('reports a failing output as IO', async () => {
     const source = new FileSource();
     const out = new Writable({ write: (_chunk, _encoding, callback) => callback(new Error('disk full')) });

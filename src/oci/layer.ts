@@ -196,16 +196,22 @@ async function writeRecords(
 
 /**
  * Reads a file of `size` bytes straight into the sink. The file must still have that size, because
- * the tar header announcing it has already been written. A symlink in its place is not followed.
+ * the tar header announcing it has already been written. A symlink in its place is not followed,
+ * and a FIFO or device in its place is neither waited on nor read.
  */
 async function readFileInto(sink: LayerSink, path: Buffer, size: number, onChunk: () => void): Promise<void> {
   let fd: number;
   try {
-    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   } catch (error) {
     throw ioError('opening', path, error);
   }
   try {
+    if (!fs.fstatSync(fd).isFile()) {
+      throw new SnapError('IO', `'${showPath(path)}' is no longer a regular file; retry when the rootfs is not being changed`, {
+        data: { path: showPath(path) },
+      });
+    }
     let length: number;
     let extra: number;
     try {
