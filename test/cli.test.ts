@@ -187,6 +187,32 @@ describe('finding the store', () => {
     expect(status.stdout).toContain('nothing to commit');
   });
 
+  it('init fills an existing empty --store directory', async () => {
+    const base = newDir();
+    const rootfs = join(base, 'rootfs');
+    const store = join(base, 'volume');
+    makeTree(rootfs, { 'etc/a': 'a' });
+    fs.mkdirSync(store, { mode: 0o700 });
+
+    snapOk(['--store', store, 'init', rootfs]);
+    snapOk(['--store', store, 'commit', '-m', 'into the volume']);
+
+    expect(fs.statSync(store).mode & 0o777).toBe(0o700);
+    expect(runOk('git', ['--git-dir', store, 'show', 'HEAD:rootfs/etc/a'])).toBe('a');
+  });
+
+  it('init rejects a --store directory that is not empty', async () => {
+    const base = newDir();
+    makeTree(join(base, 'rootfs'), { a: 'a' });
+    makeTree(join(base, 'data'), { keep: 'mine' });
+
+    const result = runSnap(['--store', join(base, 'data'), 'init', join(base, 'rootfs')]);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`error: a store or other file already exists at '${join(base, 'data')}'; use it, or remove it to start over\n`);
+    expect(fs.readdirSync(join(base, 'data'))).toEqual(['keep']);
+  });
+
   it('resolves a relative --store against the working directory', async () => {
     const base = newDir();
     makeTree(join(base, 'rootfs'), { a: 'a' });

@@ -50,24 +50,50 @@ export async function initStore(dir: string, store?: string): Promise<Store> {
     throw new SnapError('NOT_FOUND', `rootfs directory '${rootfs}' not found; create it or pass an existing directory`);
   }
   const gitdir = store ? resolve(store) : join(rootfs, DEFAULT_STORE_NAME);
-  if (fs.existsSync(gitdir)) {
-    throw new SnapError('ALREADY_EXISTS', `a store already exists at '${gitdir}'; use it, or remove it to start over`);
+  const existing = existingEmptyDir(gitdir);
+  if (existing === 'other') {
+    throw new SnapError('ALREADY_EXISTS', `a store or other file already exists at '${gitdir}'; use it, or remove it to start over`);
+  }
+  if (existing === 'empty') {
+    // An empty directory made for the store (a volume, a mount point) is kept, as git init keeps
+    // it: the store is written into it, HEAD last, and what was written is removed on failure.
+    await writeStoreFiles(gitdir, store ? rootfs : undefined).catch(async (error: unknown) => {
+      for (const name of await fsp.readdir(gitdir).catch(() => [])) await fsp.rm(join(gitdir, name), { recursive: true, force: true });
+      throw new SnapError('IO', `creating store '${gitdir}' failed: ${(error as Error).message}`, { cause: error });
+    });
+    return open(gitdir, rootfs);
   }
   await fsp.mkdir(dirname(gitdir), { recursive: true });
   const temp = join(dirname(gitdir), `.${basename(gitdir)}.tmp-${process.pid}`);
   try {
-    for (const sub of ['objects/info', 'objects/pack', 'refs/heads', 'refs/tags', 'info']) {
-      await fsp.mkdir(join(temp, sub), { recursive: true });
-    }
-    await fsp.writeFile(join(temp, 'HEAD'), `ref: refs/heads/${DEFAULT_BRANCH}\n`);
-    await fsp.writeFile(join(temp, 'config'), configText(store ? rootfs : undefined));
-    await fsp.writeFile(join(temp, 'description'), 'snap store of a rootfs\n');
+    await writeStoreFiles(temp, store ? rootfs : undefined);
     await fsp.rename(temp, gitdir);
   } catch (error) {
     await fsp.rm(temp, { recursive: true, force: true });
     throw new SnapError('IO', `creating store '${gitdir}' failed: ${(error as Error).message}`, { cause: error });
   }
   return open(gitdir, rootfs);
+}
+
+/** Returns 'missing', 'empty' for an empty directory, or 'other' for anything else at `path`. */
+function existingEmptyDir(path: string): 'missing' | 'empty' | 'other' {
+  let stat: fs.Stats;
+  try {
+    stat = fs.lstatSync(path);
+  } catch {
+    return 'missing';
+  }
+  return stat.isDirectory() && fs.readdirSync(path).length === 0 ? 'empty' : 'other';
+}
+
+/** Writes the files of a new, empty store into `dir`, HEAD last, since a store is found by its HEAD. */
+async function writeStoreFiles(dir: string, rootfs: string | undefined): Promise<void> {
+  for (const sub of ['objects/info', 'objects/pack', 'refs/heads', 'refs/tags', 'info']) {
+    await fsp.mkdir(join(dir, sub), { recursive: true });
+  }
+  await fsp.writeFile(join(dir, 'config'), configText(rootfs));
+  await fsp.writeFile(join(dir, 'description'), 'snap store of a rootfs\n');
+  await fsp.writeFile(join(dir, 'HEAD'), `ref: refs/heads/${DEFAULT_BRANCH}\n`);
 }
 
 function open(gitdir: string, rootfs: string): Store {
