@@ -268,6 +268,35 @@ describe('readDirTables', () => {
     expect(tables[2]?.table.names).toEqual(readDirTable(Buffer.from(dirs[8])).names);
   });
 
+  it('matches the entries of a changed table by name and stat', () => {
+    const dir = dirs[20];
+    const expected = readDirTable(Buffer.from(dir));
+    fs.writeFileSync(path.join(dir, 'added'), '');
+    fs.writeFileSync(path.join(dir, 'f3'), 'rewritten');
+    fs.rmSync(path.join(dir, 'f4'));
+
+    const [read] = readDirTables([Buffer.from(dir)], [expected]);
+    const now = toStatInfos(read!.table);
+    const before = toStatInfos(expected);
+    const matched = now.map((info, i) => [info.name.toString(), read!.match![i] >= 0 ? before[read!.match![i]].name.toString() : null]);
+
+    expect(read!.match).toBeInstanceOf(Int32Array);
+    expect(read!.match).toHaveLength(now.length);
+    for (const [name, previous] of matched) {
+      if (name === 'added' || name === 'f3') expect(previous, name).toBeNull();
+      else expect(previous, name).toBe(name);
+    }
+  });
+
+  it('omits match for an equal or unexpected table', () => {
+    const expected = [readDirTable(Buffer.from(dirs[9])), undefined];
+
+    const tables = readDirTables([Buffer.from(dirs[9]), Buffer.from(dirs[10])], expected);
+
+    expect(tables[0]?.match).toBeUndefined();
+    expect(tables[1]?.match).toBeUndefined();
+  });
+
   it('rejects an expected table without typed arrays', () => {
     const expected = [{ names: Buffer.alloc(0), numbers: [], bigints: [] }] as unknown as StatTable[];
 

@@ -98,5 +98,7 @@ export function decodeCache(version: number, raw: Buffer): CacheContents | undef
     dirs.push([path, { table, racy: record.racy, rootfsOid: record.rootfsOid, metaOid: record.metaOid }]);
     offset = end;
   }
-  return { root: header.root, dirs };
+  // The deserialized name is a view into the file, which would keep the whole file in memory.
+  const root = header.root && { ...header.root, name: Buffer.from(header.root.name) };
+  return { root, dirs };
 }
