@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { toStatInfos, type StatInfo, type StatTable } from '../native/index.js';
-import { decodeCache, encodeCache } from './stat-cache-file.js';
+import { decodeCache, writeCache } from './stat-cache-file.js';
 
 const CACHE_FILE = 'snap-index';
 const CACHE_VERSION = 3;
@@ -168,7 +168,7 @@ export class StatCache {
   async save(gitdir: string): Promise<void> {
     const target = join(gitdir, CACHE_FILE);
     const temp = `${target}.tmp-${process.pid}`;
-    await fsp.writeFile(temp, encodeCache(CACHE_VERSION, { root: this.nextRootStat, dirs: [...this.next] }));
+    writeCache(temp, CACHE_VERSION, { root: this.nextRootStat, dirs: [...this.next] });
     await fsp.rename(temp, target);
   }
 }
