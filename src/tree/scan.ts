@@ -79,8 +79,18 @@ function absolute(root: Buffer, path: Buffer): Buffer {
   return path.length === 0 ? root : Buffer.concat([root, Buffer.from('/'), path]);
 }
 
-function childPath(dir: Buffer, name: Buffer): Buffer {
-  return dir.length === 0 ? name : Buffer.concat([dir, Buffer.from('/'), name]);
+/**
+ * Joins a directory path and a child name. With `own`, the result has memory of its own: a path
+ * kept as long as the scan would otherwise keep a whole 8 KiB slab of Buffer's pool alive.
+ */
+function childPath(dir: Buffer, name: Buffer, own = false): Buffer {
+  if (dir.length === 0) return name;
+  const length = dir.length + 1 + name.length;
+  const path = own ? Buffer.allocUnsafeSlow(length) : Buffer.allocUnsafe(length);
+  dir.copy(path, 0);
+  path[dir.length] = 0x2f;
+  name.copy(path, dir.length + 1);
+  return path;
 }
 
 /**
@@ -187,7 +197,7 @@ async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReus
         allReused = false;
         continue;
       }
-      const sub = await scanDir(state, childPath(path, info.name), info);
+      const sub = await scanDir(state, childPath(path, info.name, true), info);
       scannedSubdirs.set(info.name.toString('latin1'), sub);
       if (!sub.reuse) allReused = false;
     }
@@ -210,9 +220,8 @@ async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReus
   for (const row of order) {
     const info = infos[row];
     const name = info.name;
-    const path2 = childPath(path, name);
     if (info.type === 'socket') {
-      options.onWarning?.(`skipping socket '${showPath(path2)}': sockets cannot be recorded`);
+      options.onWarning?.(`skipping socket '${showPath(childPath(path, name))}': sockets cannot be recorded`);
       continue;
     }
     if (options.exclude?.some((skip) => skip.dev === info.dev && skip.ino === info.ino)) continue;
@@ -223,6 +232,7 @@ async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReus
 
     let sub: ScanDir | undefined;
     if (info.type === 'dir') {
+      const path2 = childPath(path, name, true);
       if (info.dev !== stat.dev) {
         options.onWarning?.(`not entering '${showPath(path2)}': it is a mount point of another filesystem`);
         sub = { path: path2, stat: info, children: [], subdirs: [], racy: [] };
