@@ -27,7 +27,7 @@ const LARGE_CONCURRENCY = 2;
  * Files queued for hashing before the scan waits: enough to keep the pool busy, few enough that
  * the entries waiting for their ids stay a small part of a large tree.
  */
-const MAX_QUEUED_FILES = 512;
+const MAX_QUEUED_FILES = 256;
 
 /** Progress of building a snapshot: files whose content was read, and their bytes. */
 export interface BuildProgress {
