@@ -59,6 +59,7 @@ interface Addon {
   makeFifo(path: Buffer, mode: number): void;
   setTimes(path: Buffer, atimeSec: bigint, atimeNsec: number, mtimeSec: bigint, mtimeNsec: number): void;
   hashFiles(paths: Buffer[], sizes: number[], mode: number, objectsDir: string, out?: Buffer): Promise<HashFilesReply>;
+  fixMallocThresholds(): void;
 }
 
 /** The work hashFiles does with each file besides hashing it. */
@@ -238,6 +239,18 @@ export function readDirTables(dirs: Buffer[], expected?: (StatTable | undefined)
     const table = read.names ? { names: read.names, numbers: read.numbers!, bigints: read.bigints! } : expected![i]!;
     return { table, dev: read.dev, ino: read.ino, ...(read.match ? { match: read.match } : {}) };
   });
+}
+
+/**
+ * Fixes glibc malloc's mmap threshold at its initial 128 KiB for the rest of the process, which
+ * also fixes its trim threshold (mallopt(3), M_MMAP_THRESHOLD). By default glibc raises both once
+ * a large block is freed. Memory freed afterwards in the main heap and in the arenas of the threads
+ * that hash files then stays resident. In a commit of 100,000 changed files on glibc 2.36 that was
+ * 15-20 MB of peak RSS. This changes the whole process, so the CLI calls it and the library does
+ * not. It does nothing outside glibc.
+ */
+export function fixMallocThresholds(): void {
+  loadAddon().fixMallocThresholds();
 }
 
 /** Returns lstat of one path, never following a final symlink. Its name is a copy of path. */
