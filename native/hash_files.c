@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <node_api.h>
 #include <openssl/evp.h>
 #include <stdbool.h>
@@ -31,14 +32,17 @@ enum { MODE_HASH = 0, MODE_PACK = 1, MODE_LOOSE = 2 };
 /* zlib level of new objects; git's core.looseCompression defaults to 1 as well. */
 #define DEFLATE_LEVEL 1
 
+/* Largest size of an item in MODE_PACK, whose whole content is held in memory once. */
+#define MAX_PACK_ITEM_SIZE ((double)(1u << 30))
+
+/* Largest size of an item in the other modes: 2^53, up to which a JS number is exact. */
+#define MAX_ITEM_SIZE 9007199254740992.0
+
 /*
- * Largest size of a batch item in MODE_PACK and MODE_LOOSE, which hold the whole content in
- * memory once. MODE_HASH reads files larger than HASH_CHUNK in chunks of that size, whatever
- * their size, up to 2^53 bytes.
+ * Outside MODE_PACK, files larger than this are read and deflated in chunks of this size, so a
+ * batch keeps at most two chunks of such a file in memory.
  */
-#define MAX_ITEM_SIZE ((double)(1u << 30))
-#define HASH_CHUNK ((size_t)1 << 20)
-#define MAX_HASH_SIZE 9007199254740992.0
+#define STREAM_CHUNK ((size_t)1 << 20)
 
 typedef struct {
   char *path;
@@ -206,40 +210,173 @@ done:
 }
 
 /*
- * Hashes a file of more than HASH_CHUNK bytes in MODE_HASH, HASH_CHUNK bytes at a time, so memory
- * does not grow with the file. `buffer` holds at least HASH_CHUNK + 1 bytes. Closes fd.
+ * Moves the finished temporary object `temp` to objects/xx/yyyy, or deletes it when that object
+ * exists already. Returns 0 or an errno value, naming the call in *syscall.
  */
-static void hash_chunked(HashItem *item, int fd, unsigned char *buffer) {
+static int install_temp(const char *objects_dir, const unsigned char oid[20], const char *temp, const char **syscall) {
+  char hex[41];
+  for (int i = 0; i < 20; i++) snprintf(hex + 2 * i, 3, "%02x", oid[i]);
+  size_t dir_length = strlen(objects_dir);
+  char *dir = malloc(dir_length + 4);
+  char *final = malloc(dir_length + 43);
+  int err = 0;
+  bool renamed = false;
+  if (dir == NULL || final == NULL) {
+    err = ENOMEM;
+    *syscall = "malloc";
+    goto done;
+  }
+  snprintf(dir, dir_length + 4, "%s/%.2s", objects_dir, hex);
+  snprintf(final, dir_length + 43, "%s/%s", dir, hex + 2);
+  struct stat st;
+  if (lstat(final, &st) == 0) goto done;
+  if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    err = errno;
+    *syscall = "mkdir";
+  } else if (rename(temp, final) != 0) {
+    err = errno;
+    *syscall = "rename";
+  } else {
+    renamed = true;
+  }
+done:
+  if (!renamed) unlink(temp);
+  free(dir);
+  free(final);
+  return err;
+}
+
+/*
+ * Deflates `length` bytes of input with `flush` and writes all output produced to fd, through
+ * `out` (STREAM_CHUNK bytes). Returns 0 or an errno value, naming the call in *syscall.
+ */
+static int deflate_to_file(z_stream *stream, const unsigned char *input, size_t length, int flush, unsigned char *out,
+                           int fd, const char **syscall) {
+  stream->next_in = (unsigned char *)input;
+  stream->avail_in = (uInt)length;
+  do {
+    stream->next_out = out;
+    stream->avail_out = (uInt)STREAM_CHUNK;
+    if (deflate(stream, flush) == Z_STREAM_ERROR) {
+      *syscall = "deflate";
+      return EIO;
+    }
+    if (write_all(fd, out, STREAM_CHUNK - stream->avail_out) != 0) {
+      *syscall = "write";
+      return errno;
+    }
+  } while (stream->avail_out == 0);
+  return 0;
+}
+
+/*
+ * Hashes the file open at fd in chunks. In MODE_LOOSE it also deflates each chunk into a
+ * temporary file in objects/, which becomes objects/xx/yyyy once the id is known. Reading stops
+ * one byte past the expected size, so a file that grew is reported without reading it all.
+ */
+static void stream_item(const HashBatch *batch, HashItem *item, int fd) {
+  bool store = batch->mode == MODE_LOOSE;
+  unsigned char *chunk = malloc(STREAM_CHUNK);
+  unsigned char *out = store ? malloc(STREAM_CHUNK) : NULL;
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  char temp[PATH_MAX];
+  int temp_fd = -1;
+  /* Set while this call owns a temporary file that must be deleted on failure. */
+  bool temp_owned = false;
+  z_stream stream;
+  bool deflating = false;
+  memset(&stream, 0, sizeof stream);
+  if (chunk == NULL || (store && out == NULL) || ctx == NULL) {
+    item->err = ENOMEM;
+    item->syscall = "malloc";
+    goto done;
+  }
+
   char header[32];
   int header_length = snprintf(header, sizeof header, "blob %zu", item->size) + 1;
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-  unsigned int out_length = 0;
-  bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 &&
-            EVP_DigestUpdate(ctx, header, (size_t)header_length) == 1;
+  if (EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) != 1 || EVP_DigestUpdate(ctx, header, (size_t)header_length) != 1) {
+    item->err = EIO;
+    item->syscall = "sha1";
+    goto done;
+  }
+  if (store) {
+    unsigned long n = __atomic_add_fetch(&temp_counter, 1, __ATOMIC_RELAXED);
+    if (snprintf(temp, sizeof temp, "%s/tmp_obj_%ld_%lu", batch->objects_dir, (long)getpid(), n) >= (int)sizeof temp) {
+      item->err = ENAMETOOLONG;
+      item->syscall = "open";
+      goto done;
+    }
+    temp_fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+    if (temp_fd < 0) {
+      item->err = errno;
+      item->syscall = "open";
+      goto done;
+    }
+    temp_owned = true;
+    if (deflateInit(&stream, DEFLATE_LEVEL) != Z_OK) {
+      item->err = ENOMEM;
+      item->syscall = "deflate";
+      goto done;
+    }
+    deflating = true;
+    item->err = deflate_to_file(&stream, (unsigned char *)header, (size_t)header_length, Z_NO_FLUSH, out, temp_fd, &item->syscall);
+    if (item->err != 0) goto done;
+  }
+
   size_t total = 0;
-  while (ok) {
-    /* The last read asks for one byte more than expected, to see a file that grew. */
-    size_t want = item->size - total >= HASH_CHUNK ? HASH_CHUNK : item->size - total + 1;
-    ssize_t got = read_all(fd, buffer, want);
+  for (;;) {
+    size_t want = item->size + 1 - total < STREAM_CHUNK ? item->size + 1 - total : STREAM_CHUNK;
+    ssize_t got = read_all(fd, chunk, want);
     if (got < 0) {
       item->err = errno;
       item->syscall = "read";
-      break;
+      goto done;
     }
     total += (size_t)got;
-    if (total > item->size) break;
-    ok = EVP_DigestUpdate(ctx, buffer, (size_t)got) == 1;
-    if ((size_t)got < want) break;
+    if (total > item->size || got == 0) break;
+    if (EVP_DigestUpdate(ctx, chunk, (size_t)got) != 1) {
+      item->err = EIO;
+      item->syscall = "sha1";
+      goto done;
+    }
+    if (store) {
+      item->err = deflate_to_file(&stream, chunk, (size_t)got, Z_NO_FLUSH, out, temp_fd, &item->syscall);
+      if (item->err != 0) goto done;
+    }
   }
-  close(fd);
-  if (item->err == 0 && total != item->size) {
+  if (total != item->size) {
     item->err = -1;
     item->actual = total;
-  } else if (item->err == 0 && !(ok && EVP_DigestFinal_ex(ctx, item->oid, &out_length) == 1 && out_length == 20)) {
+    goto done;
+  }
+
+  unsigned int oid_length = 0;
+  if (EVP_DigestFinal_ex(ctx, item->oid, &oid_length) != 1 || oid_length != 20) {
     item->err = EIO;
     item->syscall = "sha1";
+    goto done;
   }
+  if (store) {
+    item->err = deflate_to_file(&stream, NULL, 0, Z_FINISH, out, temp_fd, &item->syscall);
+    if (item->err != 0) goto done;
+    int closed = close(temp_fd);
+    temp_fd = -1;
+    if (closed != 0) {
+      item->err = errno;
+      item->syscall = "close";
+      goto done;
+    }
+    temp_owned = false;
+    item->err = install_temp(batch->objects_dir, item->oid, temp, &item->syscall);
+  }
+
+done:
+  if (temp_fd >= 0) close(temp_fd);
+  if (temp_owned) unlink(temp);
+  if (deflating) deflateEnd(&stream);
   EVP_MD_CTX_free(ctx);
+  free(chunk);
+  free(out);
 }
 
 /* Hashes (and deflates or stores) one item, reading it into *buffer, which grows as needed. */
@@ -250,11 +387,14 @@ static void hash_item(const HashBatch *batch, HashItem *item, unsigned char **bu
     item->syscall = "open";
     return;
   }
-  bool chunked = batch->mode == MODE_HASH && item->size > HASH_CHUNK;
-  size_t needed = chunked ? HASH_CHUNK + 1 : item->size + 1;
+  if (batch->mode != MODE_PACK && item->size > STREAM_CHUNK) {
+    stream_item(batch, item, fd);
+    close(fd);
+    return;
+  }
   /* One byte more than expected shows a file that grew since it was scanned. */
-  if (*capacity < needed) {
-    unsigned char *grown = realloc(*buffer, needed);
+  if (*capacity < item->size + 1) {
+    unsigned char *grown = realloc(*buffer, item->size + 1);
     if (grown == NULL) {
       close(fd);
       item->err = ENOMEM;
@@ -262,11 +402,7 @@ static void hash_item(const HashBatch *batch, HashItem *item, unsigned char **bu
       return;
     }
     *buffer = grown;
-    *capacity = needed;
-  }
-  if (chunked) {
-    hash_chunked(item, fd, *buffer);
-    return;
+    *capacity = item->size + 1;
   }
   ssize_t length = read_all(fd, *buffer, item->size + 1);
   int read_err = errno;
@@ -463,8 +599,9 @@ napi_value snap_hash_files(napi_env env, napi_callback_info info) {
       return reject_args(env, batch, "hashFiles: every path must be a Buffer");
     if (memchr(bytes, 0, length) != NULL) return reject_args(env, batch, "hashFiles: a path contains a NUL byte");
     if (napi_get_element(env, args[1], i, &size_value) != napi_ok || napi_get_value_double(env, size_value, &size) != napi_ok ||
-        !(size >= 0 && size <= (mode == MODE_HASH ? MAX_HASH_SIZE : MAX_ITEM_SIZE)))
-      return reject_args(env, batch, "hashFiles: every size must be a number from 0 to 1 GiB (to 2^53 in mode 0)");
+        !(size >= 0 && size <= (mode == MODE_PACK ? MAX_PACK_ITEM_SIZE : MAX_ITEM_SIZE)))
+      return reject_args(env, batch, mode == MODE_PACK ? "hashFiles: every size must be a number from 0 to 1 GiB in pack mode"
+                                                       : "hashFiles: every size must be a number from 0 to 2^53");
     char *path = malloc(length + 1);
     if (path == NULL) return reject_args(env, batch, "hashFiles: out of memory");
     memcpy(path, bytes, length);

@@ -41,6 +41,11 @@ typedef struct {
   /* The table the caller expects; `same` is set when the table read equals it byte for byte. */
   bool has_expected, same;
   TableView expected;
+  /*
+   * When the table read differs from the expected one: for each entry read, the index of the
+   * expected entry with the same name and stat, or -1. NULL when it could not be allocated.
+   */
+  int32_t *match;
 } DirJob;
 
 typedef struct {
@@ -57,6 +62,75 @@ static bool same_table(const StatTable *table, const TableView *view) {
   return same_bytes(table->names, table->names_length, view->names, view->names_length) &&
          same_bytes(table->numbers, table->count * NUMBER_FIELDS * sizeof(double), view->numbers, view->numbers_length) &&
          same_bytes(table->bigints, table->count * BIGINT_FIELDS * sizeof(uint64_t), view->bigints, view->bigints_length);
+}
+
+static uint32_t name_hash(const char *name, size_t length) {
+  uint32_t hash = 2166136261u;
+  for (size_t i = 0; i < length; i++) hash = (hash ^ (unsigned char)name[i]) * 16777619u;
+  return hash;
+}
+
+/* Returns the bytes and length of entry i's name in a table's names and numbers. */
+static const char *entry_name(const char *names, const double *numbers, size_t i, size_t *length) {
+  size_t start = i == 0 ? 0 : (size_t)numbers[(i - 1) * NUMBER_FIELDS + F_NAME_END];
+  *length = (size_t)numbers[i * NUMBER_FIELDS + F_NAME_END] - start;
+  return names + start;
+}
+
+/* Reports whether two entries have the same stat: every field but the name's end offset. */
+static bool same_stat(const double *a, const uint64_t *a_big, const double *b, const uint64_t *b_big) {
+  for (int f = 0; f < NUMBER_FIELDS; f++) {
+    if (f != F_NAME_END && memcmp(&a[f], &b[f], sizeof(double)) != 0) return false;
+  }
+  return memcmp(a_big, b_big, BIGINT_FIELDS * sizeof(uint64_t)) == 0;
+}
+
+/*
+ * Fills job->match: each entry read is looked up by name among the expected entries, through an
+ * open-addressing hash table of the expected names. Leaves match NULL when memory runs out, and
+ * the caller then compares the entries itself.
+ */
+static void match_entries(DirJob *job) {
+  const TableView *view = &job->expected;
+  const double *old_numbers = view->numbers;
+  const uint64_t *old_bigints = view->bigints;
+  size_t old_count = view->numbers_length / (NUMBER_FIELDS * sizeof(double));
+  if (view->bigints_length != old_count * BIGINT_FIELDS * sizeof(uint64_t)) return;
+  size_t slots = 16;
+  while (slots < old_count * 2) slots *= 2;
+  int32_t *match = malloc((job->table.count > 0 ? job->table.count : 1) * sizeof *match);
+  /* Slot values are an expected entry's index plus one, and 0 for an empty slot. */
+  uint32_t *index = calloc(slots, sizeof *index);
+  if (match == NULL || index == NULL || old_count >= UINT32_MAX) {
+    free(match);
+    free(index);
+    return;
+  }
+
+  for (size_t j = 0; j < old_count; j++) {
+    size_t length;
+    const char *name = entry_name(view->names, old_numbers, j, &length);
+    size_t slot = name_hash(name, length) & (slots - 1);
+    while (index[slot] != 0) slot = (slot + 1) & (slots - 1);
+    index[slot] = (uint32_t)j + 1;
+  }
+
+  for (size_t i = 0; i < job->table.count; i++) {
+    size_t length;
+    const char *name = entry_name(job->table.names, job->table.numbers, i, &length);
+    match[i] = -1;
+    for (size_t slot = name_hash(name, length) & (slots - 1); index[slot] != 0; slot = (slot + 1) & (slots - 1)) {
+      size_t j = index[slot] - 1, old_length;
+      const char *old_name = entry_name(view->names, old_numbers, j, &old_length);
+      if (old_length != length || memcmp(old_name, name, length) != 0) continue;
+      if (same_stat(&job->table.numbers[i * NUMBER_FIELDS], &job->table.bigints[i * BIGINT_FIELDS],
+                    &old_numbers[j * NUMBER_FIELDS], &old_bigints[j * BIGINT_FIELDS]))
+        match[i] = (int32_t)j;
+      break;
+    }
+  }
+  free(index);
+  job->match = match;
 }
 
 /*
@@ -84,6 +158,7 @@ static void read_job(DirJob *job) {
   job->dev = st.st_dev;
   job->ino = st.st_ino;
   if (job->ok && job->has_expected) job->same = same_table(&job->table, &job->expected);
+  if (job->ok && job->has_expected && !job->same) match_entries(job);
   /* An equal table is never converted, so its memory can go now rather than after every read. */
   if (job->same) {
     table_free(&job->table);
@@ -116,6 +191,16 @@ static napi_value job_to_js(napi_env env, const DirJob *job) {
   } else {
     result = table_to_js(env, &job->table);
     if (result == NULL) return NULL;
+  }
+  if (job->match != NULL) {
+    void *bytes = NULL;
+    napi_value buffer, match;
+    size_t length = job->table.count * sizeof *job->match;
+    if (napi_create_arraybuffer(env, length, &bytes, &buffer) != napi_ok) return throw_napi_failure(env);
+    if (length > 0) memcpy(bytes, job->match, length);
+    if (napi_create_typedarray(env, napi_int32_array, job->table.count, buffer, 0, &match) != napi_ok ||
+        napi_set_named_property(env, result, "match", match) != napi_ok)
+      return throw_napi_failure(env);
   }
   if (napi_create_bigint_uint64(env, (uint64_t)job->dev, &dev) != napi_ok ||
       napi_create_bigint_uint64(env, (uint64_t)job->ino, &ino) != napi_ok ||
@@ -225,7 +310,9 @@ static void run_all(DirJob *jobs, size_t count) {
 /*
  * readDirTables(paths: Buffer[], expected?: (StatTable | undefined)[]): for each path, the stat
  * table that readDirStat returns plus the directory's own `dev` and `ino` (bigints). When the table
- * equals expected[i] byte for byte, the result has only `dev` and `ino`. The result is null for a
+ * equals expected[i] byte for byte, the result has only `dev` and `ino`. When it differs, the result
+ * also has `match` (Int32Array): for each entry, the index in expected[i] of the entry with the
+ * same name and stat, or -1. The result is null for a
  * path that could not be read, a symlink included. Entries are in readdir order.
  */
 napi_value read_dir_tables(napi_env env, napi_callback_info info) {
@@ -256,6 +343,7 @@ napi_value read_dir_tables(napi_env env, napi_callback_info info) {
       }
     }
     table_free(&jobs[i].table);
+    free(jobs[i].match);
     free(jobs[i].path);
   }
   free(jobs);

@@ -272,6 +272,35 @@ describe('readDirTables', () => {
     expect(tables[2]?.table.names).toEqual(readDirTable(Buffer.from(dirs[8])).names);
   });
 
+  it('matches the entries of a changed table by name and stat', () => {
+    const dir = dirs[20];
+    const expected = readDirTable(Buffer.from(dir));
+    fs.writeFileSync(path.join(dir, 'added'), '');
+    fs.writeFileSync(path.join(dir, 'f3'), 'rewritten');
+    fs.rmSync(path.join(dir, 'f4'));
+
+    const [read] = readDirTables([Buffer.from(dir)], [expected]);
+    const now = toStatInfos(read!.table);
+    const before = toStatInfos(expected);
+    const matched = now.map((info, i) => [info.name.toString(), read!.match![i] >= 0 ? before[read!.match![i]].name.toString() : null]);
+
+    expect(read!.match).toBeInstanceOf(Int32Array);
+    expect(read!.match).toHaveLength(now.length);
+    for (const [name, previous] of matched) {
+      if (name === 'added' || name === 'f3') expect(previous, name).toBeNull();
+      else expect(previous, name).toBe(name);
+    }
+  });
+
+  it('omits match for an equal or unexpected table', () => {
+    const expected = [readDirTable(Buffer.from(dirs[9])), undefined];
+
+    const tables = readDirTables([Buffer.from(dirs[9]), Buffer.from(dirs[10])], expected);
+
+    expect(tables[0]?.match).toBeUndefined();
+    expect(tables[1]?.match).toBeUndefined();
+  });
+
   it('rejects an expected table without typed arrays', () => {
     const expected = [{ names: Buffer.alloc(0), numbers: [], bigints: [] }] as unknown as StatTable[];
 
@@ -392,6 +421,38 @@ describe('hashFiles', () => {
     const oid = reply.oids.toString('hex', 0, 20);
     expect(execFileSync('git', ['--git-dir', repo, 'cat-file', '-p', oid]).toString()).toBe('stored\n');
     expect(fs.readdirSync(path.join(repo, 'objects', oid.slice(0, 2)))).toEqual([oid.slice(2)]);
+  });
+
+  // Above 1 MiB a file is read in chunks: these sizes end exactly on a chunk and just past one.
+  it.each([2 * 1024 * 1024, 3 * 1024 * 1024 + 17])('streams a file of %i bytes into a loose object', async (size) => {
+    const repo = freshDir(`hash-stream-${size}`);
+    execFileSync('git', ['init', '-q', '--bare', repo]);
+    const content = Buffer.alloc(size);
+    for (let i = 0; i + 4 <= size; i += 4) content.writeUInt32LE(Math.imul(i, 2654435761) >>> 0, i);
+    fs.writeFileSync(path.join(repo, 'f'), content);
+    const hashed = await hashFiles([join(repo, 'f')], [size], 'hash', path.join(repo, 'objects'));
+    const stored = await hashFiles([join(repo, 'f')], [size], 'loose', path.join(repo, 'objects'));
+    const oid = stored.oids.toString('hex', 0, 20);
+
+    expect(hashed.errors).toEqual([null]);
+    expect(stored.errors).toEqual([null]);
+    expect(hashed.oids.toString('hex', 0, 20)).toBe(gitHash(path.join(repo, 'f')));
+    expect(oid).toBe(gitHash(path.join(repo, 'f')));
+    expect(execFileSync('git', ['--git-dir', repo, 'cat-file', 'blob', oid], { maxBuffer: 2 * size }).equals(content)).toBe(true);
+    expect(fs.readdirSync(path.join(repo, 'objects')).filter((name) => name.startsWith('tmp_obj_'))).toEqual([]);
+  });
+
+  it('reports a streamed file that changed size and leaves no temporary object', async () => {
+    const repo = freshDir('hash-stream-changed');
+    execFileSync('git', ['init', '-q', '--bare', repo]);
+    const size = 2 * 1024 * 1024;
+    fs.writeFileSync(path.join(repo, 'grown'), Buffer.alloc(size + 5));
+    fs.writeFileSync(path.join(repo, 'shrunk'), Buffer.alloc(size - 5));
+    const reply = await hashFiles([join(repo, 'grown'), join(repo, 'shrunk')], [size, size], 'loose', path.join(repo, 'objects'));
+
+    expect(reply.errors[0]).toEqual({ code: 'ECHANGED', message: `changed size while being read (${size} -> ${size + 1} bytes)` });
+    expect(reply.errors[1]).toEqual({ code: 'ECHANGED', message: `changed size while being read (${size} -> ${size - 5} bytes)` });
+    expect(fs.readdirSync(path.join(repo, 'objects')).filter((name) => name.startsWith('tmp_obj_'))).toEqual([]);
   });
 
   it('reports each failing file in its own slot and hashes the rest', async () => {

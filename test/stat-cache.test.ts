@@ -100,6 +100,29 @@ describe('stat cache', () => {
   });
 });
 
+describe('stat cache with racy entries', () => {
+  let repo: Repo;
+
+  beforeAll(async () => {
+    // An mtime in the future is always within the racy window, so d/b is never trusted.
+    const future = BigInt(Date.now() + 3_600_000) * 1_000_000n;
+    repo = await Repo.createInProcess({ spec: { 'd/a': file('alpha\n', { mtime: T }), 'd/b': file('bravo\n', { mtime: future }) } });
+    repo.ok(['commit', '-m', 'with a racy file']);
+  });
+
+  afterAll(() => repo?.remove());
+
+  it('reads a racy file again beside a changed one', async () => {
+    fs.writeFileSync(join(repo.rootfs, 'd/a'), 'ALPHA\n');
+
+    const committed = JSON.parse(repo.ok(['commit', '--json', '-m', 'one changed'])) as CommitJson;
+
+    expect(committed.filesRead).toBe(2);
+    expect(repo.git(['show', 'HEAD:rootfs/d/a'])).toBe('ALPHA\n');
+    expect(repo.git(['show', 'HEAD:rootfs/d/b'])).toBe('bravo\n');
+  });
+});
+
 describe('stat cache file', () => {
   let repo: Repo;
 

@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { createRequire } from 'node:module';
 import { isSnapError } from '../errors.js';
+import { fixMallocThresholds } from '../native/index.js';
 import { commands } from './commands/index.js';
 import { clearProgress, colors, configureOutput, enablePaging, endPager, forbidPaging, exitQuietlyOnBrokenPipe } from './output.js';
 
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
       const global = action.optsWithGlobals() as { quiet?: boolean; color?: string | boolean; pager?: boolean };
       const color = global.color === false ? 'never' : global.color === 'always' || global.color === 'never' ? global.color : 'auto';
       configureOutput({ color, quiet: Boolean(global.quiet) });
+      limitMallocRetention();
       if (global.pager === false) forbidPaging();
       else if (PAGED_COMMANDS.has(action.name())) enablePaging();
     });
@@ -92,6 +94,18 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = exitCodeFor(error, debug);
   } finally {
     await endPager();
+  }
+}
+
+/**
+ * Keeps freed native memory from staying resident (see fixMallocThresholds). Without the addon
+ * nothing is changed, and a command that needs the addon reports it missing itself.
+ */
+function limitMallocRetention(): void {
+  try {
+    fixMallocThresholds();
+  } catch (error) {
+    if (!isSnapError(error, 'NATIVE')) throw error;
   }
 }
 

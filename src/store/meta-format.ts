@@ -19,12 +19,21 @@ export const ROOT_RECORD_NAME = Buffer.from('.');
 
 /** Percent-encodes bytes for a metadata field. */
 export function encodeField(bytes: Buffer): string {
+  if (!needsPercent(bytes)) return bytes.toString('latin1');
   let out = '';
   for (const byte of bytes) {
     if (byte > 0x20 && byte < 0x7f && byte !== 0x25 && byte !== 0x3d) out += String.fromCharCode(byte);
     else out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
+}
+
+function needsPercent(bytes: Buffer): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (byte <= 0x20 || byte >= 0x7f || byte === 0x25 || byte === 0x3d) return true;
+  }
+  return false;
 }
 
 /** Decodes a percent-encoded metadata field. */
@@ -45,6 +54,10 @@ export function decodeField(text: string): Buffer {
 
 /** Formats nanoseconds since the epoch as "SECONDS.NANOSECONDS" (nine digits; seconds may be negative). */
 export function formatTime(ns: bigint): string {
+  if (ns >= 0n) {
+    const digits = ns.toString().padStart(10, '0');
+    return `${digits.slice(0, -9)}.${digits.slice(-9)}`;
+  }
   let seconds = ns / 1_000_000_000n;
   let fraction = ns % 1_000_000_000n;
   if (fraction < 0n) {
@@ -54,28 +67,27 @@ export function formatTime(ns: bigint): string {
   return `${seconds}.${fraction.toString().padStart(9, '0')}`;
 }
 
+/** A time as formatTime writes it for a time at or after the epoch. */
+const NON_NEGATIVE_TIME = /^\d+\.\d{9}$/;
+
 function parseTime(text: string): bigint {
+  // Nine fraction digits make the nanosecond count the digits without the dot.
+  if (NON_NEGATIVE_TIME.test(text)) return BigInt(text.slice(0, -10) + text.slice(-9));
   const [seconds, fraction] = text.split('.');
   return BigInt(seconds) * 1_000_000_000n + BigInt(fraction);
 }
 
 /** Formats one child's record line (without the newline). `name` is the entry's own name. */
 export function formatRecord(name: Buffer, entry: Entry): string {
-  const fields = [
-    encodeField(name),
-    TYPE_LETTERS[entry.type],
-    entry.mode.toString(8).padStart(4, '0'),
-    String(entry.uid),
-    String(entry.gid),
-    formatTime(entry.mtimeNs),
-  ];
-  if (entry.type === 'file') fields.push(`size=${entry.size}`);
-  if (entry.type === 'char' || entry.type === 'block') fields.push(`rdev=${entry.rdevMajor ?? 0}:${entry.rdevMinor ?? 0}`);
-  if (entry.linkTarget) fields.push(`link=${encodeField(entry.linkTarget)}`);
+  const mode = entry.mode.toString(8).padStart(4, '0');
+  let line = `${encodeField(name)} ${TYPE_LETTERS[entry.type]} ${mode} ${entry.uid} ${entry.gid} ${formatTime(entry.mtimeNs)}`;
+  if (entry.type === 'file') line += ` size=${entry.size}`;
+  if (entry.type === 'char' || entry.type === 'block') line += ` rdev=${entry.rdevMajor ?? 0}:${entry.rdevMinor ?? 0}`;
+  if (entry.linkTarget) line += ` link=${encodeField(entry.linkTarget)}`;
   for (const xattr of entry.xattrs) {
-    fields.push(`xattr.${encodeField(Buffer.from(xattr.name))}=${encodeField(xattr.value)}`);
+    line += ` xattr.${encodeField(Buffer.from(xattr.name))}=${encodeField(xattr.value)}`;
   }
-  return fields.join(' ');
+  return line;
 }
 
 /** Serializes the records of a directory's children, sorted bytewise by name. */

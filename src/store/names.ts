@@ -19,17 +19,40 @@ const HFS_IGNORABLE = [
   [0xef, 0xbb, 0xbf],
 ];
 
+function ignorableLength(name: Buffer, at: number): number {
+  for (const seq of HFS_IGNORABLE) {
+    if (name[at] === seq[0] && name[at + 1] === seq[1] && name[at + 2] === seq[2]) return seq.length;
+  }
+  return 0;
+}
+
 function stripIgnorable(name: Buffer): string {
-  const kept: number[] = [];
+  let kept = '';
   for (let i = 0; i < name.length; i++) {
-    const match = HFS_IGNORABLE.find((seq) => seq.every((byte, k) => name[i + k] === byte));
-    if (match) {
-      i += match.length - 1;
+    const skip = ignorableLength(name, i);
+    if (skip > 0) {
+      i += skip - 1;
       continue;
     }
-    kept.push(name[i]);
+    kept += String.fromCharCode(name[i]);
   }
-  return Buffer.from(kept).toString('latin1').toLowerCase();
+  return kept.toLowerCase();
+}
+
+/**
+ * Reports whether a name may match the checks of needsEscape, without allocating. A name without
+ * '~' and without the first byte of an ignorable sequence (0xe2, 0xef) is its own stripped form,
+ * so it matches only with a part that starts with ".git" in any case.
+ */
+function mayNeedEscape(name: Buffer): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const byte = name[i];
+    if (byte === 0x7e || byte === 0xe2 || byte === 0xef) return true;
+    const partStart = i === 0 || name[i - 1] === 0x5c;
+    // ORing 0x20 into an ASCII letter lowercases it, and no other byte becomes 'g', 'i' or 't'.
+    if (partStart && byte === 0x2e && (name[i + 1] | 0x20) === 0x67 && (name[i + 2] | 0x20) === 0x69 && (name[i + 3] | 0x20) === 0x74) return true;
+  }
+  return false;
 }
 
 /**
@@ -39,7 +62,8 @@ function stripIgnorable(name: Buffer): string {
  * ".gitattributes" blob is parsed by fsck), and names starting with snap's own '.snap-' prefix.
  */
 export function needsEscape(name: Buffer): boolean {
-  if (name.subarray(0, RESERVED_PREFIX.length).equals(RESERVED_PREFIX)) return true;
+  if (name.length >= RESERVED_PREFIX.length && name.compare(RESERVED_PREFIX, 0, RESERVED_PREFIX.length, 0, RESERVED_PREFIX.length) === 0) return true;
+  if (!mayNeedEscape(name)) return false;
   // git fsck also reads every part after a backslash as a name of its own (an NTFS path separator).
   return stripIgnorable(name).split('\\').some((part) => part.startsWith('.git') || (part.startsWith('gi') && part.includes('~')));
 }

@@ -1,15 +1,15 @@
 // Git object database: loose objects and packs written and read with Node's own crypto and zlib.
 
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import { createReadStream, promises as fsp } from 'node:fs';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { PassThrough, Readable, Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { SnapError, ioError } from '../errors.js';
 import { PackReader } from './pack-reader.js';
 import { PackWriter } from './pack-writer.js';
+import { hashFiles } from '../native/index.js';
 
 /** Git object kinds that snap reads and writes. */
 export type ObjectType = 'blob' | 'tree' | 'commit' | 'tag';
@@ -142,57 +142,30 @@ export class ObjectStore {
     return this.streamFileBlob(path, size, store);
   }
 
+  /**
+   * Hashes a large file on one of libuv's threads, reading it in chunks, and with `store` deflates
+   * it into a loose object as it goes. No chunk reaches the JS heap, so memory stays flat whatever
+   * the file's size.
+   * NOTE: the native code looks for an existing object among loose objects only, so content that
+   * is already packed (after a 'git gc' of the store) is written once more as a loose object.
+   */
   private async streamFileBlob(path: Buffer, size: number, store: boolean): Promise<string> {
-    const header = Buffer.from(`blob ${size}\0`);
-    const hash = createHash('sha1').update(header);
-    let seen = 0;
-    const hasher = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        seen += chunk.length;
-        hash.update(chunk);
-        done(null, chunk);
-      },
-    });
-    const source = createReadStream(path);
-
-    if (!store) {
-      try {
-        await pipeline(source, hasher, new PassThrough().resume());
-      } catch (error) {
-        throw ioError('reading', path, error);
-      }
-      checkSize(path, size, seen);
-      return hash.digest('hex');
+    const reply = await hashFiles([path], [size], store ? 'loose' : 'hash', this.objectsDir);
+    const error = reply.errors[0];
+    if (error?.code === 'ECHANGED') {
+      throw new SnapError('IO', `file '${path.toString()}' ${error.message}; retry when it is not being written`);
     }
-
-    const temp = this.tempPath();
-    const deflater = zlib.createDeflate({ level: DEFLATE_LEVEL });
-    deflater.write(header);
-    try {
-      await pipeline(source, hasher, deflater, createWriteStream(temp, { mode: 0o444 }));
-      checkSize(path, size, seen);
-      const oid = hash.digest('hex');
-      if (this.has(oid)) {
-        await fsp.rm(temp, { force: true });
-        return oid;
-      }
-      await this.rename(temp, oid);
-      return oid;
-    } catch (error) {
-      await fsp.rm(temp, { force: true });
-      if (error instanceof SnapError) throw error;
-      throw ioError('storing', path, error);
-    }
+    if (error) throw ioError(store ? 'storing' : 'reading', path, Object.assign(new Error(error.message), { code: error.code }));
+    return reply.oids.toString('hex', 0, 20);
   }
 
   /**
-   * Returns a temporary file name: in objects/xx when the id is known, so the final rename stays
-   * within one directory (renames across directories take a filesystem-wide lock), else in objects/.
+   * Returns a temporary file name in objects/xx, so the final rename stays within one directory
+   * (renames across directories take a filesystem-wide lock).
    */
-  private tempPath(oid?: string): string {
+  private tempPath(oid: string): string {
     tempCounter += 1;
-    const dir = oid ? join(this.objectsDir, oid.slice(0, 2)) : this.objectsDir;
-    return join(dir, `tmp_obj_${process.pid}_${tempCounter}`);
+    return join(this.objectsDir, oid.slice(0, 2), `tmp_obj_${process.pid}_${tempCounter}`);
   }
 
   private async install(oid: string, deflated: Buffer): Promise<void> {
@@ -288,12 +261,6 @@ export class ObjectStore {
 
 function corrupt(oid: string, cause: unknown): SnapError {
   return new SnapError('CORRUPT', `object ${oid} is damaged (${(cause as Error).message}); run 'git fsck' on the store`, { cause });
-}
-
-function checkSize(path: Buffer, expected: number, seen: number): void {
-  if (seen !== expected) {
-    throw new SnapError('IO', `file '${path.toString()}' changed size while being read (${expected} -> ${seen} bytes); retry when it is not being written`);
-  }
 }
 
 function parseLoose(oid: string, raw: Buffer): { type: ObjectType; content: Buffer } {

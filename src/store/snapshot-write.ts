@@ -18,9 +18,8 @@ import { MODE_EXEC, MODE_FILE, MODE_SYMLINK, MODE_TREE, encodeTree, type TreeEnt
 const PACK_THRESHOLD = 100;
 
 /**
- * Files above this size are streamed on the main thread when their objects are written; smaller
- * ones go to the hash pool. A capture that only hashes sends every file to the pool, which reads
- * large ones in chunks.
+ * Files above this size are hashed (and stored as loose objects) one call each, in chunks on
+ * libuv's threads; smaller ones go to the hash pool in batches.
  */
 const STREAM_THRESHOLD = 1024 * 1024;
 
@@ -31,7 +30,7 @@ const LARGE_CONCURRENCY = 2;
  * Files queued for hashing before the scan waits: enough to keep the pool busy, few enough that
  * the entries waiting for their ids stay a small part of a large tree.
  */
-const MAX_QUEUED_FILES = 512;
+const MAX_QUEUED_FILES = 256;
 
 /** Progress of building a snapshot: files whose content was read, and their bytes. */
 export interface BuildProgress {
@@ -233,7 +232,7 @@ export class SnapshotBuilder {
     const size = node.entry.size;
     const path = Buffer.concat([this.root, Buffer.from('/'), node.entry.path]);
     const oid =
-      size > STREAM_THRESHOLD && this.options.write
+      size > STREAM_THRESHOLD
         ? new Promise<string>((resolve, reject) => {
             this.large.push({ node, resolve, reject });
             this.startLarge();

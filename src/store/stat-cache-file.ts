@@ -12,6 +12,7 @@
 // The host's byte order suffices because the cache describes files on this machine only. A cache
 // copied to a machine of the other order fails every comparison, so the next commit rebuilds it.
 
+import * as fs from 'node:fs';
 import * as v8 from 'node:v8';
 import { tableCount, type StatInfo, type StatTable } from '../native/index.js';
 import type { CachedDir } from './stat-cache.js';
@@ -40,8 +41,15 @@ function padded(length: number): number {
   return Math.ceil(length / 8) * 8;
 }
 
-/** Encodes a cache file of format `version`. */
-export function encodeCache(version: number, contents: CacheContents): Buffer {
+/** Bytes gathered before each write of writeCache. */
+const WRITE_CHUNK = 1 << 20;
+
+/**
+ * Writes a cache file of format `version` to `path`, replacing any file there. The tables are
+ * copied into one small reused buffer on their way out rather than into a second copy of the
+ * whole file, so a large cache costs no extra memory to write.
+ */
+export function writeCache(path: string, version: number, contents: CacheContents): void {
   const records: [string, DirRecord][] = contents.dirs.map(([path, dir]) => [path, {
     racy: dir.racy,
     rootfsOid: dir.rootfsOid,
@@ -50,24 +58,61 @@ export function encodeCache(version: number, contents: CacheContents): Buffer {
     namesLength: dir.table.names.length,
   }]);
   const header = v8.serialize({ ...(contents.root ? { root: contents.root } : {}), dirs: records });
-  let size = PREAMBLE + padded(header.length);
-  for (const [, dir] of contents.dirs) size += dir.table.numbers.byteLength + dir.table.bigints.byteLength + padded(dir.table.names.length);
+  const preamble = Buffer.alloc(PREAMBLE);
+  MAGIC.copy(preamble, 0);
+  preamble.writeUInt32LE(version, MAGIC.length);
+  preamble.writeUInt32LE(header.length, MAGIC.length + 4);
 
-  const out = Buffer.alloc(size);
-  MAGIC.copy(out, 0);
-  out.writeUInt32LE(version, MAGIC.length);
-  out.writeUInt32LE(header.length, MAGIC.length + 4);
-  header.copy(out, PREAMBLE);
-  let offset = PREAMBLE + padded(header.length);
-  for (const [, { table }] of contents.dirs) {
-    for (const array of [table.numbers, table.bigints]) {
-      out.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength), offset);
-      offset += array.byteLength;
+  const fd = fs.openSync(path, 'w');
+  try {
+    const out = new ChunkedWriter(fd);
+    out.write(preamble);
+    out.write(header);
+    out.pad(header.length);
+    for (const [, { table }] of contents.dirs) {
+      out.write(new Uint8Array(table.numbers.buffer, table.numbers.byteOffset, table.numbers.byteLength));
+      out.write(new Uint8Array(table.bigints.buffer, table.bigints.byteOffset, table.bigints.byteLength));
+      out.write(table.names);
+      out.pad(table.names.length);
     }
-    table.names.copy(out, offset);
-    offset += padded(table.names.length);
+    out.flush();
+  } finally {
+    fs.closeSync(fd);
   }
-  return out;
+}
+
+/** Buffers writes to a file descriptor into writes of about WRITE_CHUNK bytes. */
+class ChunkedWriter {
+  private readonly buffer = Buffer.allocUnsafe(WRITE_CHUNK);
+  private used = 0;
+
+  constructor(private readonly fd: number) {}
+
+  write(data: Uint8Array): void {
+    if (this.used + data.length > this.buffer.length) this.flush();
+    if (data.length > this.buffer.length) {
+      writeAll(this.fd, data);
+    } else {
+      this.buffer.set(data, this.used);
+      this.used += data.length;
+    }
+  }
+
+  /** Writes the zero bytes that pad a part of `length` bytes to a multiple of 8. */
+  pad(length: number): void {
+    this.write(ZEROS.subarray(0, padded(length) - length));
+  }
+
+  flush(): void {
+    writeAll(this.fd, this.buffer.subarray(0, this.used));
+    this.used = 0;
+  }
+}
+
+const ZEROS = new Uint8Array(8);
+
+function writeAll(fd: number, data: Uint8Array): void {
+  for (let offset = 0; offset < data.length; ) offset += fs.writeSync(fd, data, offset, data.length - offset);
 }
 
 /**
@@ -98,5 +143,7 @@ export function decodeCache(version: number, raw: Buffer): CacheContents | undef
     dirs.push([path, { table, racy: record.racy, rootfsOid: record.rootfsOid, metaOid: record.metaOid }]);
     offset = end;
   }
-  return { root: header.root, dirs };
+  // The deserialized name is a view into the file, which would keep the whole file in memory.
+  const root = header.root && { ...header.root, name: Buffer.from(header.root.name) };
+  return { root, dirs };
 }

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { toStatInfos, type StatInfo, type StatTable } from '../native/index.js';
-import { decodeCache, encodeCache } from './stat-cache-file.js';
+import { decodeCache, writeCache } from './stat-cache-file.js';
 
 const CACHE_FILE = 'snap-index';
 const CACHE_VERSION = 3;
@@ -30,6 +30,9 @@ export interface CachedDir {
   rootfsOid: string;
   metaOid?: string;
 }
+
+/** A directory record as loaded. Its `table` is unset once releaseTable has dropped it. */
+export type LoadedDir = Omit<CachedDir, 'table'> & { table?: StatTable };
 
 /**
  * Reports whether two stat tables are equal byte for byte, so every child has the same name and
@@ -61,7 +64,7 @@ export function isRacy(stat: StatInfo, scanStartNs: bigint): boolean {
 
 /** StatCache maps directory paths of the rootfs to what the last commit recorded of them. */
 export class StatCache {
-  private dirs = new Map<string, CachedDir>();
+  private dirs = new Map<string, LoadedDir>();
   private readonly next = new Map<string, CachedDir>();
   private rootStat?: StatInfo;
   private nextRootStat?: StatInfo;
@@ -71,12 +74,12 @@ export class StatCache {
   hits = 0;
 
   /** Returns every directory the cache has, with its path relative to the rootfs. */
-  allDirs(): { path: Buffer; dir: CachedDir }[] {
+  allDirs(): { path: Buffer; dir: LoadedDir }[] {
     return [...this.dirs].map(([key, dir]) => ({ path: Buffer.from(key, 'latin1'), dir }));
   }
 
   /** Returns what the cache has of a directory, if anything. */
-  dir(path: Buffer): CachedDir | undefined {
+  dir(path: Buffer): LoadedDir | undefined {
     return this.dirs.get(path.toString('latin1'));
   }
 
@@ -84,7 +87,7 @@ export class StatCache {
   childStat(dirPath: Buffer, name: Buffer): StatInfo | undefined {
     const key = dirPath.toString('latin1');
     const cached = this.dirs.get(key);
-    if (!cached) return undefined;
+    if (!cached?.table) return undefined;
     let index = this.childIndex.get(key);
     if (!index) {
       index = new Map(toStatInfos(cached.table).map((info) => [info.name.toString('latin1'), info]));
@@ -105,6 +108,18 @@ export class StatCache {
     this.childIndex.delete(key);
   }
 
+  /**
+   * Drops the loaded stat table of a directory whose children were already compared with it, and
+   * keeps the rest of its record. The cache file's memory is freed once no table refers to it.
+   * Release nothing that keepLoaded may keep afterwards.
+   */
+  releaseTable(dirPath: Buffer): void {
+    const key = dirPath.toString('latin1');
+    const cached = this.dirs.get(key);
+    if (cached) cached.table = undefined;
+    this.childIndex.delete(key);
+  }
+
   /** Reports whether the rootfs directory's own stat is the recorded one. */
   rootUnchanged(stat: StatInfo): boolean {
     return this.rootStat !== undefined && sameStat(this.rootStat, stat);
@@ -117,8 +132,8 @@ export class StatCache {
 
   /** Keeps, for the next save, the loaded record of every directory path for which `keep` returns true. */
   keepLoaded(keep: (path: string) => boolean): void {
-    for (const [key, dir] of this.dirs) {
-      if (keep(key)) this.next.set(key, dir);
+    for (const [key, { table, ...record }] of this.dirs) {
+      if (table && keep(key)) this.next.set(key, { ...record, table });
     }
   }
 
@@ -153,7 +168,7 @@ export class StatCache {
   async save(gitdir: string): Promise<void> {
     const target = join(gitdir, CACHE_FILE);
     const temp = `${target}.tmp-${process.pid}`;
-    await fsp.writeFile(temp, encodeCache(CACHE_VERSION, { root: this.nextRootStat, dirs: [...this.next] }));
+    writeCache(temp, CACHE_VERSION, { root: this.nextRootStat, dirs: [...this.next] });
     await fsp.rename(temp, target);
   }
 }

@@ -22,7 +22,7 @@ export const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 /** Compares two entries in Git's tree order: bytewise, with a subtree's name followed by '/'. */
 export function compareTreeEntries(a: TreeEntry, b: TreeEntry): number {
   const length = Math.min(a.name.length, b.name.length);
-  const order = Buffer.compare(a.name.subarray(0, length), b.name.subarray(0, length));
+  const order = a.name.compare(b.name, 0, length, 0, length);
   if (order !== 0) return order;
   const nextA = a.name.length > length ? a.name[length] : a.mode === MODE_TREE ? 0x2f : 0;
   const nextB = b.name.length > length ? b.name[length] : b.mode === MODE_TREE ? 0x2f : 0;
@@ -32,11 +32,20 @@ export function compareTreeEntries(a: TreeEntry, b: TreeEntry): number {
 /** Serializes entries into tree object content, sorting them into Git's order first. */
 export function encodeTree(entries: TreeEntry[]): Buffer {
   const sorted = [...entries].sort(compareTreeEntries);
-  const parts: Buffer[] = [];
+  let size = 0;
+  for (const entry of sorted) size += entry.mode.length + 1 + entry.name.length + 1 + 20;
+  const out = Buffer.allocUnsafe(size);
+  let offset = 0;
   for (const entry of sorted) {
-    parts.push(Buffer.from(`${entry.mode} `, 'latin1'), entry.name, Buffer.from([0]), Buffer.from(entry.oid, 'hex'));
+    offset += out.write(entry.mode, offset, 'latin1');
+    out[offset++] = 0x20;
+    offset += entry.name.copy(out, offset);
+    out[offset++] = 0;
+    const written = out.write(entry.oid, offset, 20, 'hex');
+    if (written !== 20) throw new SnapError('INTERNAL', `tree entry id '${entry.oid}' is not 40 hex digits; this is a bug in snap`);
+    offset += written;
   }
-  return Buffer.concat(parts);
+  return out;
 }
 
 /** Parses tree object content. Throws CORRUPT on malformed input. */

@@ -96,7 +96,7 @@ export async function recordCheckout(store: Store, cache: StatCache, changes: Ch
   // outside its set.
   for (const { path, dir } of cache.allDirs()) {
     const key = path.toString('latin1');
-    if (!refreshed.has(key) && !isAtOrBelowAny(key, removed) && hasLinkedFiles(dir.table)) refreshed.set(key, path);
+    if (!refreshed.has(key) && !isAtOrBelowAny(key, removed) && dir.table && hasLinkedFiles(dir.table)) refreshed.set(key, path);
   }
   cache.keepLoaded((key) => !refreshed.has(key) && !isAtOrBelowAny(key, removed));
 

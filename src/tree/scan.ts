@@ -79,8 +79,18 @@ function absolute(root: Buffer, path: Buffer): Buffer {
   return path.length === 0 ? root : Buffer.concat([root, Buffer.from('/'), path]);
 }
 
-function childPath(dir: Buffer, name: Buffer): Buffer {
-  return dir.length === 0 ? name : Buffer.concat([dir, Buffer.from('/'), name]);
+/**
+ * Joins a directory path and a child name. With `own`, the result has memory of its own: a path
+ * kept as long as the scan would otherwise keep a whole 8 KiB slab of Buffer's pool alive.
+ */
+function childPath(dir: Buffer, name: Buffer, own = false): Buffer {
+  if (dir.length === 0) return name;
+  const length = dir.length + 1 + name.length;
+  const path = own ? Buffer.allocUnsafeSlow(length) : Buffer.allocUnsafe(length);
+  dir.copy(path, 0);
+  path[dir.length] = 0x2f;
+  name.copy(path, dir.length + 1);
+  return path;
 }
 
 /**
@@ -99,7 +109,7 @@ export async function scanTree(root: Buffer, options: ScanOptions): Promise<Scan
 
   // The root's own record sits in the root metadata blob, so the root is reused only when its
   // own stat is unchanged too.
-  const state: ScanState = { root, options, count: 0, readAhead: readAhead(root, options.cache) };
+  const state: ScanState = { root, options, count: 0, readAhead: readAhead(root, options.cache, options.releaseCache ?? false) };
   const rootUnchanged = options.cache?.rootUnchanged(rootStat) ?? false;
   const scan = await scanDir(state, Buffer.alloc(0), rootStat, rootUnchanged);
   if (!scan.reuse) {
@@ -113,43 +123,67 @@ export async function scanTree(root: Buffer, options: ScanOptions): Promise<Scan
 
 /**
  * Reads the tables of every directory in the cache, which on an unchanged tree are all the
- * directories the scan will enter. Directories that fail to read are left out.
+ * directories the scan will enter. Directories that fail to read are left out. With `release`,
+ * the cache drops each loaded table that the native code has already compared entry by entry, so
+ * a scan of a changed tree does not keep the whole loaded cache besides the new tables.
  */
-function readAhead(root: Buffer, cache: StatCache | undefined): Map<string, DirTable> {
+function readAhead(root: Buffer, cache: StatCache | undefined, release: boolean): Map<string, DirTable> {
   const tables = new Map<string, DirTable>();
   if (!cache) return tables;
   const dirs = cache.allDirs();
   const read = readDirTables(dirs.map(({ path }) => absolute(root, path)), dirs.map(({ dir }) => dir.table));
   read.forEach((table, i) => {
-    if (table) tables.set(dirs[i].path.toString('latin1'), table);
+    if (!table) return;
+    tables.set(dirs[i].path.toString('latin1'), table);
+    if (release && table.match) cache.releaseTable(dirs[i].path);
   });
   return tables;
 }
 
 /**
  * Returns the stat table of the directory at `path` whose stat is `stat`: the one read ahead
- * when it is of that same directory (device and inode), else one read now.
+ * when it is of that same directory (device and inode), else one read now, without `match`.
  */
-function dirTable(state: ScanState, path: Buffer, stat: StatInfo): StatTable {
+function dirTable(state: ScanState, path: Buffer, stat: StatInfo): { table: StatTable; match?: Int32Array } {
   const key = path.toString('latin1');
   const early = state.readAhead.get(key);
   if (early) {
     state.readAhead.delete(key);
-    if (early.dev === stat.dev && early.ino === stat.ino) return early.table;
+    if (early.dev === stat.dev && early.ino === stat.ino) return early;
   }
   const abs = absolute(state.root, path);
   try {
-    return readDirTable(abs);
+    return { table: readDirTable(abs) };
   } catch (error) {
     throw ioError('reading directory', abs, error);
   }
 }
 
+/** The cached state that scanDir compares each child of a changed directory with. */
+interface CachedChildren {
+  /** The read-ahead comparison of the directory's table, by row (see DirTable). */
+  match?: Int32Array;
+  /** Names the cache did not trust (racy), when there are any. */
+  racy?: Set<string>;
+}
+
+/**
+ * Reports whether a child's stat equals the one the cache recorded, and the cache trusts it
+ * (it was not racy). `row` is the child's index in the directory's table.
+ */
+function cachedStatValid(cache: StatCache, path: Buffer, children: CachedChildren, row: number, info: StatInfo): boolean {
+  if (!children.match) {
+    const previous = cache.childStat(path, info.name);
+    return previous !== undefined && sameStat(previous, info);
+  }
+  return children.match[row] >= 0 && !children.racy?.has(info.name.toString('latin1'));
+}
+
 async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReuse = true): Promise<ScanDir> {
   const { root, options } = state;
-  const table = dirTable(state, path, stat);
+  const { table, match } = dirTable(state, path, stat);
   const cached = options.cache?.dir(path);
-  const unchanged = cached !== undefined && cached.racy.length === 0 && sameTable(cached.table, table);
+  const unchanged = cached?.table !== undefined && cached.racy.length === 0 && sameTable(cached.table, table);
   const dir: ScanDir = { path, stat, children: [], subdirs: [], table, racy: [] };
 
   // Fast path: with every child stat unchanged, only subdirectories need a look. If they are all
@@ -163,7 +197,7 @@ async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReus
         allReused = false;
         continue;
       }
-      const sub = await scanDir(state, childPath(path, info.name), info);
+      const sub = await scanDir(state, childPath(path, info.name, true), info);
       scannedSubdirs.set(info.name.toString('latin1'), sub);
       if (!sub.reuse) allReused = false;
     }
@@ -175,27 +209,30 @@ async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReus
       return dir;
     }
   }
-  const infos = toStatInfos(table).sort((a, b) => Buffer.compare(a.name, b.name));
+  // Children in name order. Each keeps its row in the table, which indexes `match`.
+  const infos = toStatInfos(table);
+  const order = infos.map((_, row) => row).sort((a, b) => Buffer.compare(infos[a].name, infos[b].name));
+  const children: CachedChildren = { match, racy: cached && cached.racy.length > 0 ? new Set(cached.racy) : undefined };
 
   // Which children are unchanged since the last commit, and the subdirectories below them.
   const kept: { info: StatInfo; valid: boolean; sub?: ScanDir }[] = [];
   let reusable = unchanged && allowReuse;
-  for (const info of infos) {
+  for (const row of order) {
+    const info = infos[row];
     const name = info.name;
-    const path2 = childPath(path, name);
     if (info.type === 'socket') {
-      options.onWarning?.(`skipping socket '${showPath(path2)}': sockets cannot be recorded`);
+      options.onWarning?.(`skipping socket '${showPath(childPath(path, name))}': sockets cannot be recorded`);
       continue;
     }
     if (options.exclude?.some((skip) => skip.dev === info.dev && skip.ino === info.ino)) continue;
     if (isRacy(info, options.scanStartNs)) dir.racy.push(name.toString('latin1'));
 
-    const previous = unchanged ? info : cached ? options.cache!.childStat(path, name) : undefined;
-    const valid = previous !== undefined && sameStat(previous, info);
+    const valid = unchanged || (cached !== undefined && cachedStatValid(options.cache!, path, children, row, info));
     if (!valid) reusable = false;
 
     let sub: ScanDir | undefined;
     if (info.type === 'dir') {
+      const path2 = childPath(path, name, true);
       if (info.dev !== stat.dev) {
         options.onWarning?.(`not entering '${showPath(path2)}': it is a mount point of another filesystem`);
         sub = { path: path2, stat: info, children: [], subdirs: [], racy: [] };
