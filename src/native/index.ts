@@ -59,6 +59,7 @@ interface Addon {
   makeFifo(path: Buffer, mode: number): void;
   setTimes(path: Buffer, atimeSec: bigint, atimeNsec: number, mtimeSec: bigint, mtimeNsec: number): void;
   hashFiles(paths: Buffer[], sizes: number[], mode: number, objectsDir: string, out?: Buffer): Promise<HashFilesReply>;
+  inflateExact(input: Uint8Array, size: number): Buffer;
 }
 
 /** The work hashFiles does with each file besides hashing it. */
@@ -281,4 +282,14 @@ export function setTimes(path: Buffer, atimeNs: bigint, mtimeNs: bigint): void {
   const [atimeSec, atimeNsec] = splitNs(atimeNs);
   const [mtimeSec, mtimeNsec] = splitNs(mtimeNs);
   loadAddon().setTimes(path, atimeSec, atimeNsec, mtimeSec, mtimeNsec);
+}
+
+/**
+ * Inflates the zlib stream at the start of `input` into a new Buffer of `size` bytes, in one
+ * synchronous call (zlib.inflateSync builds a stream object per call). Bytes after the end of the
+ * stream are ignored. Throws an Error with code Z_DATA_ERROR when the stream is damaged, cut
+ * short, or inflates to another number of bytes than `size`.
+ */
+export function inflateExact(input: Uint8Array, size: number): Buffer {
+  return loadAddon().inflateExact(input, size);
 }
