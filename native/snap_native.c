@@ -749,6 +749,7 @@ NAPI_MODULE_INIT() {
       {"hashFiles", NULL, snap_hash_files, NULL, NULL, NULL, napi_enumerable, NULL},
       {"readDirTables", NULL, read_dir_tables, NULL, NULL, NULL, napi_enumerable, NULL},
       {"inflateExact", NULL, inflate_exact, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unlinkMany", NULL, unlink_many, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions) != napi_ok)
     return throw_napi_failure(env);

@@ -22,6 +22,7 @@ import {
   setTimes,
   setXattr,
   toStatInfos,
+  unlinkMany,
   type StatInfo,
   type StatTable,
 } from '../src/native/index.js';
@@ -720,6 +721,31 @@ describe('inflateExact', () => {
 
   it('rejects input that is not a Uint8Array', () => {
     expect(thrown(() => inflateExact('zlib' as unknown as Buffer, 4))).toBeInstanceOf(TypeError);
+  });
+});
+
+describe('unlinkMany', () => {
+  it('unlinks every path and reports each failure', async () => {
+    const dir = join(root, 'unlink-many');
+    fs.mkdirSync(dir);
+    const files = Array.from({ length: 40 }, (_, i) => join(dir, `file-${i}`));
+    for (const file of files) fs.writeFileSync(file, 'x');
+    fs.symlinkSync('file-0', join(dir, 'link'));
+    fs.mkdirSync(join(dir, 'sub'));
+
+    const paths = [...files, join(dir, 'link'), join(dir, 'missing'), join(dir, 'sub')];
+    const codes = await unlinkMany(paths);
+
+    expect(codes).toEqual([...files.map(() => null), null, 'ENOENT', 'EISDIR']);
+    expect(fs.readdirSync(dir)).toEqual(['sub']);
+  });
+
+  it('resolves [] for no paths', async () => {
+    expect(await unlinkMany([])).toEqual([]);
+  });
+
+  it('rejects a path that is not a Buffer', () => {
+    expect(thrown(() => unlinkMany(['/tmp/x' as unknown as Buffer]))).toBeInstanceOf(TypeError);
   });
 });
 

@@ -60,6 +60,7 @@ interface Addon {
   setTimes(path: Buffer, atimeSec: bigint, atimeNsec: number, mtimeSec: bigint, mtimeNsec: number): void;
   hashFiles(paths: Buffer[], sizes: number[], mode: number, objectsDir: string, out?: Buffer): Promise<HashFilesReply>;
   inflateExact(input: Uint8Array, size: number): Buffer;
+  unlinkMany(paths: Buffer[]): Promise<(string | null)[]>;
 }
 
 /** The work hashFiles does with each file besides hashing it. */
@@ -292,4 +293,13 @@ export function setTimes(path: Buffer, atimeNs: bigint, mtimeNs: bigint): void {
  */
 export function inflateExact(input: Uint8Array, size: number): Buffer {
   return loadAddon().inflateExact(input, size);
+}
+
+/**
+ * Unlinks every path, in no particular order, on threads of the addon's own. Resolves with null for
+ * each path unlinked and the errno code (such as 'ENOENT' or 'EISDIR') for each that was not. One
+ * failure does not stop the others.
+ */
+export function unlinkMany(paths: Buffer[]): Promise<(string | null)[]> {
+  return loadAddon().unlinkMany(paths);
 }
