@@ -45,7 +45,10 @@ mkdir "$work/rootfs"
 export SNAP_STORE="$work/store"
 "$snap" -q init "$work/rootfs" >/dev/null
 for state in "${states[@]}"; do
-  rsync -aHAX --delete --exclude=/.snap "$history/$state/" "$work/rootfs/"
+  # --modify-window=-1 compares modification times to the nanosecond. rsync's default compares
+  # whole seconds, so it skips a file whose size and second are unchanged (var/cache/debconf/
+  # templates.dat-old between s1 and s2), which then keeps the older state's time.
+  rsync -aHAX --modify-window=-1 --delete --exclude=/.snap "$history/$state/" "$work/rootfs/"
   start=$(date +%s.%N)
   "$snap" -q -C "$work/rootfs" commit -m "$state" >/dev/null
   echo "commit $state: $(echo "$(date +%s.%N) - $start" | bc) s"
