@@ -20,6 +20,8 @@ const HFS_IGNORABLE = [
 ];
 
 function stripIgnorable(name: Buffer): string {
+  // Every ignorable sequence starts with 0xe2 or 0xef, so a name without either has none.
+  if (!name.includes(0xe2) && !name.includes(0xef)) return name.toString('latin1').toLowerCase();
   const kept: number[] = [];
   for (let i = 0; i < name.length; i++) {
     const match = HFS_IGNORABLE.find((seq) => seq.every((byte, k) => name[i + k] === byte));
