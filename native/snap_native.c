@@ -774,6 +774,8 @@ NAPI_MODULE_INIT() {
       {"gzipInfo", NULL, snap_gzip_info, NULL, NULL, NULL, napi_enumerable, NULL},
       {"gzipBound", NULL, snap_gzip_bound, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fixMallocThresholds", NULL, fix_malloc_thresholds, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"inflateExact", NULL, inflate_exact, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unlinkMany", NULL, unlink_many, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions) != napi_ok)
     return throw_napi_failure(env);

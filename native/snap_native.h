@@ -40,6 +40,12 @@ const char *snap_errno_code(int err);
 /* scan_many.c */
 napi_value read_dir_tables(napi_env env, napi_callback_info info);
 
+/* unlink_many.c */
+napi_value unlink_many(napi_env env, napi_callback_info info);
+
+/* inflate.c */
+napi_value inflate_exact(napi_env env, napi_callback_info info);
+
 /* hash_files.c */
 napi_value snap_hash_files(napi_env env, napi_callback_info info);
 

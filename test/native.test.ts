@@ -14,6 +14,7 @@ import {
   gzipInfo,
   gzipMember,
   hashFiles,
+  inflateExact,
   listXattrs,
   lstatPath,
   makeDevice,
@@ -25,6 +26,7 @@ import {
   setTimes,
   setXattr,
   toStatInfos,
+  unlinkMany,
   type StatInfo,
   type StatTable,
 } from '../src/native/index.js';
@@ -824,6 +826,73 @@ describe('makeDevice and makeFifo', () => {
   it('rejects a mode beyond 0o7777', () => {
     const error = thrown(() => makeFifo(join(root, 'bad-mode'), 0o10000));
     expect(error).toBeInstanceOf(RangeError);
+  });
+});
+
+describe('inflateExact', () => {
+  const content = Buffer.from('tree 1234\0'.repeat(500));
+  const deflated = zlib.deflateSync(content);
+
+  it.each([
+    ['some content', content],
+    ['empty content', Buffer.alloc(0)],
+    ['content of 100 KiB', Buffer.alloc(100 * 1024, 7)],
+  ])('returns %s as zlib.inflateSync does', (_name, data) => {
+    expect(inflateExact(zlib.deflateSync(data), data.length).equals(data)).toBe(true);
+  });
+
+  it('ignores bytes after the stream', () => {
+    const input = Buffer.concat([deflated, Buffer.from('next entry of the pack')]);
+    expect(inflateExact(input, content.length).equals(content)).toBe(true);
+  });
+
+  it('reads a view into a larger buffer', () => {
+    const larger = Buffer.concat([Buffer.from('header'), deflated]);
+    expect(inflateExact(larger.subarray(6), content.length).equals(content)).toBe(true);
+  });
+
+  it.each([
+    ['a size too small', deflated, content.length - 1],
+    ['a size too large', deflated, content.length + 1],
+    ['a stream cut short', deflated.subarray(0, deflated.length - 10), content.length],
+    ['bytes that are no zlib stream', Buffer.from('not zlib at all'), 15],
+  ])('throws Z_DATA_ERROR for %s', (_name, input, size) => {
+    const error = thrown(() => inflateExact(input, size));
+    expect(error).toBeInstanceOf(Error);
+    expect(error.code).toBe('Z_DATA_ERROR');
+  });
+
+  it.each([-1, 1.5, Number.NaN])('rejects the size %s', (size) => {
+    expect(thrown(() => inflateExact(deflated, size))).toBeInstanceOf(RangeError);
+  });
+
+  it('rejects input that is not a Uint8Array', () => {
+    expect(thrown(() => inflateExact('zlib' as unknown as Buffer, 4))).toBeInstanceOf(TypeError);
+  });
+});
+
+describe('unlinkMany', () => {
+  it('unlinks every path and reports each failure', async () => {
+    const dir = join(root, 'unlink-many');
+    fs.mkdirSync(dir);
+    const files = Array.from({ length: 40 }, (_, i) => join(dir, `file-${i}`));
+    for (const file of files) fs.writeFileSync(file, 'x');
+    fs.symlinkSync('file-0', join(dir, 'link'));
+    fs.mkdirSync(join(dir, 'sub'));
+
+    const paths = [...files, join(dir, 'link'), join(dir, 'missing'), join(dir, 'sub')];
+    const codes = await unlinkMany(paths);
+
+    expect(codes).toEqual([...files.map(() => null), null, 'ENOENT', 'EISDIR']);
+    expect(fs.readdirSync(dir)).toEqual(['sub']);
+  });
+
+  it('resolves [] for no paths', async () => {
+    expect(await unlinkMany([])).toEqual([]);
+  });
+
+  it('rejects a path that is not a Buffer', () => {
+    expect(thrown(() => unlinkMany(['/tmp/x' as unknown as Buffer]))).toBeInstanceOf(TypeError);
   });
 });
 

@@ -202,6 +202,10 @@ describe('tree names', () => {
     'b\\git~1',
     'c\\.gitmodules',
     'd\\.GIT\\e',
+    // HFS+ ignores these code points in names, so git fsck reads each name as ".git".
+    '.g\u200cit',
+    '\u200d.GIT',
+    '.gi\ufefft',
   ])('name %j passes fsck and round-trips', async (name) => {
     const { rootfs, store } = setup();
     makeTree(rootfs, { [name]: file(`content of ${name}\n`), [`sub/${name}/child`]: 'child\n' });

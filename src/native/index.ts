@@ -63,6 +63,8 @@ interface Addon {
   gzipInfo(): GzipInfo;
   gzipBound(length: number): number;
   fixMallocThresholds(): void;
+  inflateExact(input: Uint8Array, size: number): Buffer;
+  unlinkMany(paths: Buffer[]): Promise<(string | null)[]>;
 }
 
 /** The library that gzipMember compresses with, chosen when the addon was built, and its top level. */
@@ -330,4 +332,23 @@ export function setTimes(path: Buffer, atimeNs: bigint, mtimeNs: bigint): void {
   const [atimeSec, atimeNsec] = splitNs(atimeNs);
   const [mtimeSec, mtimeNsec] = splitNs(mtimeNs);
   loadAddon().setTimes(path, atimeSec, atimeNsec, mtimeSec, mtimeNsec);
+}
+
+/**
+ * Inflates the zlib stream at the start of `input` into a new Buffer of `size` bytes, in one
+ * synchronous call (zlib.inflateSync builds a stream object per call). Bytes after the end of the
+ * stream are ignored. Throws an Error with code Z_DATA_ERROR when the stream is damaged, cut
+ * short, or inflates to another number of bytes than `size`.
+ */
+export function inflateExact(input: Uint8Array, size: number): Buffer {
+  return loadAddon().inflateExact(input, size);
+}
+
+/**
+ * Unlinks every path, in no particular order, on threads of the addon's own. Resolves with null for
+ * each path unlinked and the errno code (such as 'ENOENT' or 'EISDIR') for each that was not. One
+ * failure does not stop the others.
+ */
+export function unlinkMany(paths: Buffer[]): Promise<(string | null)[]> {
+  return loadAddon().unlinkMany(paths);
 }

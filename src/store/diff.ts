@@ -2,9 +2,9 @@
 // both equal are skipped unread, so the cost follows the size of the change.
 
 import type { Entry } from '../tree/entry.js';
-import { formatRecord } from './meta-format.js';
+import { formatRecord, joinPath } from './meta-format.js';
 import type { ObjectStore } from './objects.js';
-import { readSnapshotDir, readSymlinkTarget, walkSnapshot, type ReadDirOptions, type SnapshotChild, type SnapshotDir } from './snapshot-read.js';
+import { readSnapshotDir, readSnapshotListing, readSymlinkTarget, toSnapshotChild, walkSnapshot, type ListedChild, type ReadDirOptions, type SnapshotChild, type SnapshotDir } from './snapshot-read.js';
 
 /** Listings are read without symlink targets, because ids decide. Only changed symlinks get theirs. */
 const LISTING: ReadDirOptions = { symlinkTargets: false };
@@ -89,34 +89,46 @@ async function diffDir(walk: DiffWalk, from: SnapshotDir | undefined, to: Snapsh
   if (from && from.rootfsOid === to.rootfsOid && from.metaOid === to.metaOid) return;
   const { objects, out } = walk;
   const isRoot = toEntry === undefined;
-  const before = from ? await readSnapshotDir(objects, from, LISTING) : { self: undefined, children: [] as SnapshotChild[] };
-  const after = await readSnapshotDir(objects, to, LISTING);
+  const before = from ? await readSnapshotListing(objects, from) : undefined;
+  const after = await readSnapshotListing(objects, to);
   walk.onTargetDir?.(to, isRoot ? after.self : toEntry);
 
   if (isRoot && after.self && relate(Buffer.alloc(0), filter) === 'inside') {
-    if (!before.self) out.push({ path: Buffer.alloc(0), status: 'A', new: after.self });
+    if (!before?.self) out.push({ path: Buffer.alloc(0), status: 'A', new: after.self });
     else if (recordOf(before.self) !== recordOf(after.self)) out.push({ path: Buffer.alloc(0), status: 'm', old: before.self, new: after.self });
   }
 
+  // Children are parsed only where they differ: most children of a changed directory are not.
+  const beforeChildren = before?.children ?? [];
   let i = 0;
   let j = 0;
-  while (i < before.children.length || j < after.children.length) {
-    const a = before.children[i];
+  while (i < beforeChildren.length || j < after.children.length) {
+    const a = beforeChildren[i];
     const b = after.children[j];
     const order = !a ? 1 : !b ? -1 : Buffer.compare(a.name, b.name);
-    const relation = relate((order < 0 ? a : b).entry.path, filter);
+    const relation = filter ? relate(joinPath(to.path, (order < 0 ? a : b).name), filter) : 'inside';
     if (order < 0) {
-      if (relation !== 'outside') await emitAll(walk, a, 'D', relation === 'inside' ? undefined : filter);
+      if (relation !== 'outside') await emitAll(walk, toSnapshotChild(before!, a), 'D', relation === 'inside' ? undefined : filter);
       i += 1;
     } else if (order > 0) {
-      if (relation !== 'outside') await emitAll(walk, b, 'A', relation === 'inside' ? undefined : filter);
+      if (relation !== 'outside') await emitAll(walk, toSnapshotChild(after, b), 'A', relation === 'inside' ? undefined : filter);
       j += 1;
     } else {
-      if (relation !== 'outside') await diffChild(walk, a, b, relation === 'inside' ? undefined : filter);
+      if (relation !== 'outside' && !sameListed(a, b)) {
+        await diffChild(walk, toSnapshotChild(before!, a), toSnapshotChild(after, b), relation === 'inside' ? undefined : filter);
+      }
       i += 1;
       j += 1;
     }
   }
+}
+
+/**
+ * Reports whether two children of the same name are unchanged: the same record line, content id,
+ * tree mode and subtree ids. Equal lines parse to equal records, so nothing below them differs.
+ */
+function sameListed(a: ListedChild, b: ListedChild): boolean {
+  return a.line === b.line && a.stored?.oid === b.stored?.oid && a.stored?.mode === b.stored?.mode && a.metaOid === b.metaOid;
 }
 
 async function diffChild(walk: DiffWalk, a: SnapshotChild, b: SnapshotChild, filter?: DiffFilter): Promise<void> {

@@ -105,23 +105,37 @@ export interface MetaRecord {
 
 /** Parses a metadata blob of the directory at `dirPath`. Throws CORRUPT on any malformed line. */
 export function decodeMeta(oid: string, dirPath: Buffer, content: Buffer): MetaRecord[] {
+  return splitMeta(oid, content).map((line) => parseRecord(oid, dirPath, line));
+}
+
+/**
+ * Returns the record lines of a metadata blob, unparsed, in blob order. Throws CORRUPT when the
+ * blob has another format version. Equal lines always parse to equal records, so a caller can
+ * compare lines first and parse only the ones that differ.
+ */
+export function splitMeta(oid: string, content: Buffer): string[] {
   const lines = content.toString('latin1').split('\n');
   if (lines[0] !== META_HEADER) {
     throw new SnapError('CORRUPT', `metadata blob ${oid} has format '${lines[0].slice(0, 40)}', expected '${META_HEADER}'; this store needs a newer snap`);
   }
-  const records: MetaRecord[] = [];
-  for (const line of lines.slice(1)) {
-    if (line === '') continue;
-    records.push(parseRecord(oid, dirPath, line));
-  }
-  return records;
+  return lines.slice(1).filter((line) => line !== '');
 }
 
-function parseRecord(oid: string, dirPath: Buffer, line: string): MetaRecord {
+/** Returns the decoded name of a record line. */
+export function recordName(line: string): Buffer {
+  const space = line.indexOf(' ');
+  return decodeField(space < 0 ? line : line.slice(0, space));
+}
+
+/**
+ * Parses one record line of the metadata blob `oid` of the directory at `dirPath`. Throws CORRUPT
+ * on a malformed line. `name` saves decoding the name again when the caller has it.
+ */
+export function parseRecord(oid: string, dirPath: Buffer, line: string, name?: Buffer): MetaRecord {
   const fields = line.split(' ');
   const type = LETTER_TYPES[fields[1]];
   if (fields.length < 6 || !type) throw new SnapError('CORRUPT', `metadata blob ${oid} has a malformed record: ${line.slice(0, 80)}`);
-  const name = decodeField(fields[0]);
+  name ??= decodeField(fields[0]);
   const isRoot = name.equals(ROOT_RECORD_NAME);
   const entry: Entry = {
     path: isRoot ? Buffer.alloc(0) : joinPath(dirPath, name),

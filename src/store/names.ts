@@ -27,6 +27,8 @@ function ignorableLength(name: Buffer, at: number): number {
 }
 
 function stripIgnorable(name: Buffer): string {
+  // Every ignorable sequence starts with 0xe2 or 0xef, so a name without either has none.
+  if (!name.includes(0xe2) && !name.includes(0xef)) return name.toString('latin1').toLowerCase();
   let kept = '';
   for (let i = 0; i < name.length; i++) {
     const skip = ignorableLength(name, i);

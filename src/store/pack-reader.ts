@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { SnapError } from '../errors.js';
+import { inflateExact } from '../native/index.js';
 import type { ObjectType } from './objects.js';
 
 const TYPE_NAMES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
@@ -17,6 +18,12 @@ const REF_DELTA = 7;
 
 /** Blobs up to this size are inflated whole by openBlob; larger ones are streamed. */
 const INFLATE_WHOLE_MAX = 1024 * 1024;
+
+/** Bytes read for an entry header: type, size and a delta's base fit in far fewer. */
+const HEADER_MAX = 64;
+
+/** Bytes read at an entry's offset at once: the header and, for a small entry, all its data. */
+const ENTRY_READ_BYTES = 8192;
 
 interface EntryHeader {
   type: number;
@@ -27,10 +34,41 @@ interface EntryHeader {
   baseOid?: string;
 }
 
+/** Parses an entry header: type and size, then the base of a delta. `bytes` start at `offset`. */
+function parseHeader(bytes: Buffer, offset: number): EntryHeader {
+  let byte = bytes[0];
+  const type = (byte >> 4) & 7;
+  let size = byte & 0x0f;
+  let shift = 4;
+  let position = 1;
+  while (byte & 0x80) {
+    byte = bytes[position++];
+    size += (byte & 0x7f) * 2 ** shift;
+    shift += 7;
+  }
+  const header: EntryHeader = { type, size, dataOffset: offset + position };
+  if (type === OFS_DELTA) {
+    byte = bytes[position++];
+    let distance = byte & 0x7f;
+    while (byte & 0x80) {
+      byte = bytes[position++];
+      distance = (distance + 1) * 128 + (byte & 0x7f);
+    }
+    header.baseOffset = offset - distance;
+    header.dataOffset = offset + position;
+  } else if (type === REF_DELTA) {
+    header.baseOid = bytes.toString('hex', position, position + 20);
+    header.dataOffset = offset + position + 20;
+  }
+  return header;
+}
+
 /** One pack file and its index. */
 class Pack {
   private fd?: number;
   private size?: number;
+  /** Reused by every readEntry, which reads synchronously and inflates into a new Buffer. */
+  private readonly readBuffer = Buffer.allocUnsafe(ENTRY_READ_BYTES);
   readonly count: number;
 
   constructor(readonly packPath: string, private readonly index: Buffer) {
@@ -90,34 +128,11 @@ class Pack {
     return this.fd;
   }
 
+  /** Reads the header of the entry at `offset`. */
   header(offset: number): EntryHeader {
-    const bytes = Buffer.alloc(64);
-    fs.readSync(this.file(), bytes, 0, 64, offset);
-    let byte = bytes[0];
-    const type = (byte >> 4) & 7;
-    let size = byte & 0x0f;
-    let shift = 4;
-    let position = 1;
-    while (byte & 0x80) {
-      byte = bytes[position++];
-      size += (byte & 0x7f) * 2 ** shift;
-      shift += 7;
-    }
-    const header: EntryHeader = { type, size, dataOffset: offset + position };
-    if (type === OFS_DELTA) {
-      byte = bytes[position++];
-      let distance = byte & 0x7f;
-      while (byte & 0x80) {
-        byte = bytes[position++];
-        distance = (distance + 1) * 128 + (byte & 0x7f);
-      }
-      header.baseOffset = offset - distance;
-      header.dataOffset = offset + position;
-    } else if (type === REF_DELTA) {
-      header.baseOid = bytes.toString('hex', position, position + 20);
-      header.dataOffset = offset + position + 20;
-    }
-    return header;
+    const bytes = Buffer.alloc(HEADER_MAX);
+    fs.readSync(this.file(), bytes, 0, HEADER_MAX, offset);
+    return parseHeader(bytes, offset);
   }
 
   private dataEnd(): number {
@@ -126,20 +141,35 @@ class Pack {
   }
 
   /**
-   * Reads and inflates the data of the entry at `offset`. zlib data is never much larger than what
-   * it holds (deflate adds 5 bytes per 16 KiB stored block, and the zlib wrapper 6), so reading
-   * size + size/1000 + 64 bytes covers it; zlib stops at the end of its stream and ignores the rest.
+   * Reads the entry at `offset`: its header and its data, inflated. zlib data is never much larger
+   * than what it holds (deflate adds 5 bytes per 16 KiB stored block, and the zlib wrapper 6), so
+   * reading size + size/1000 + 64 bytes covers it. zlib stops at the end of its stream and ignores
+   * the rest. An entry that fits in ENTRY_READ_BYTES, as most trees and metadata blobs do, takes
+   * one read for header and data together.
    */
-  inflateAt(offset: number, header: EntryHeader): Buffer {
-    const length = Math.min(header.size + Math.ceil(header.size / 1000) + 64, this.dataEnd() - header.dataOffset);
-    const compressed = Buffer.alloc(length);
-    fs.readSync(this.file(), compressed, 0, length, header.dataOffset);
-    const data = zlib.inflateSync(compressed);
-    if (data.length !== header.size) throw new SnapError('CORRUPT', `pack '${this.packPath}' has a damaged entry at offset ${offset}`);
-    return data;
+  readEntry(offset: number): { header: EntryHeader; data: Buffer } {
+    const first = this.readBuffer;
+    const got = fs.readSync(this.file(), first, 0, first.length, offset);
+    if (got < HEADER_MAX) first.fill(0, got, HEADER_MAX);
+    const header = parseHeader(first, offset);
+    const length = Math.max(0, Math.min(header.size + Math.ceil(header.size / 1000) + 64, this.dataEnd() - header.dataOffset));
+    const start = header.dataOffset - offset;
+    let compressed: Buffer;
+    if (start + length <= got) {
+      compressed = first.subarray(start, start + length);
+    } else {
+      compressed = Buffer.allocUnsafe(length);
+      compressed = compressed.subarray(0, fs.readSync(this.file(), compressed, 0, length, header.dataOffset));
+    }
+    try {
+      return { header, data: inflateExact(compressed, header.size) };
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code !== 'Z_DATA_ERROR') throw cause;
+      throw new SnapError('CORRUPT', `pack '${this.packPath}' has a damaged entry at offset ${offset}`, { cause });
+    }
   }
 
-  /** Streams the inflated data of a non-delta entry, reading no further than inflateAt would. */
+  /** Streams the inflated data of a non-delta entry, reading no further than readEntry would. */
   streamAt(header: EntryHeader): Readable {
     const end = Math.min(header.dataOffset + header.size + Math.ceil(header.size / 1000) + 64, this.dataEnd());
     return createReadStream(this.packPath, { start: header.dataOffset, end: end - 1 }).pipe(zlib.createInflate());
@@ -204,8 +234,7 @@ export class PackReader {
 
   private readAt(pack: Pack, offset: number, depth: number): { type: ObjectType; content: Buffer } {
     if (depth > 1000) throw new SnapError('CORRUPT', `pack '${pack.packPath}' has a delta chain over 1000 long`);
-    const header = pack.header(offset);
-    const data = pack.inflateAt(offset, header);
+    const { header, data } = pack.readEntry(offset);
     if (header.type !== OFS_DELTA && header.type !== REF_DELTA) {
       const type = TYPE_NAMES[header.type];
       if (!type) throw new SnapError('CORRUPT', `pack '${pack.packPath}' has an entry of unknown type ${header.type}`);

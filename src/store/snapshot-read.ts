@@ -4,7 +4,7 @@
 import { SnapError, showPath } from '../errors.js';
 import type { Entry } from '../tree/entry.js';
 import { META_BLOB_NAME, fromTreeName } from './names.js';
-import { ROOT_RECORD_NAME, decodeMeta, joinPath } from './meta-format.js';
+import { ROOT_RECORD_NAME, joinPath, parseRecord, recordName, splitMeta } from './meta-format.js';
 import type { ObjectStore } from './objects.js';
 import { EMPTY_TREE, MODE_TREE, parseTree } from './tree-object.js';
 
@@ -45,13 +45,36 @@ export interface ReadDirOptions {
   symlinkTargets?: boolean;
 }
 
+/** One child of a stored directory as listed, before its record line is parsed. */
+export interface ListedChild {
+  name: Buffer;
+  /** The child's line in its directory's metadata blob (see meta-format.ts). */
+  line: string;
+  /** The child's entry in the directory's rootfs tree, unset for types without content there. */
+  stored?: { mode: string; oid: string };
+  /** The child's subtree in the meta tree, set for a directory with children. */
+  metaOid?: string;
+}
+
+/** The children of a stored directory, listed by readSnapshotListing. */
+export interface SnapshotListing {
+  dir: SnapshotDir;
+  /** Id of the directory's metadata blob, named in errors about its records. */
+  metaBlob: string;
+  /** The rootfs's own entry, for the root directory. */
+  self?: Entry;
+  /** Sorted bytewise by name. */
+  children: ListedChild[];
+}
+
 /**
- * Reads the children of a stored directory, sorted bytewise by name. For the root directory the
- * rootfs's own entry is returned as `self`. Symlink targets are read from their blobs unless
- * `options.symlinkTargets` is false.
+ * Lists the children of a stored directory, sorted bytewise by name, without parsing their
+ * records. toSnapshotChild parses one. For the root directory the rootfs's own entry is parsed
+ * as `self`. A diff compares most children by line and ids alone, so it parses only those that
+ * changed.
  */
-export async function readSnapshotDir(objects: ObjectStore, dir: SnapshotDir, options: ReadDirOptions = {}): Promise<{ self?: Entry; children: SnapshotChild[] }> {
-  if (!dir.metaOid) return { children: [] };
+export async function readSnapshotListing(objects: ObjectStore, dir: SnapshotDir): Promise<SnapshotListing> {
+  if (!dir.metaOid) return { dir, metaBlob: '', children: [] };
   const content = new Map<string, { mode: string; oid: string }>();
   for (const item of parseTree(dir.rootfsOid, await objects.readTyped(dir.rootfsOid, 'tree'))) {
     content.set(fromTreeName(item.name).toString('latin1'), { mode: item.mode, oid: item.oid });
@@ -64,29 +87,55 @@ export async function readSnapshotDir(objects: ObjectStore, dir: SnapshotDir, op
   }
   if (!metaBlob) throw new SnapError('CORRUPT', `meta tree ${dir.metaOid} has no ${META_BLOB_NAME.toString()} blob`);
 
-  const records = decodeMeta(metaBlob, dir.path, await objects.readTyped(metaBlob, 'blob'));
   let self: Entry | undefined;
-  const children: SnapshotChild[] = [];
-  for (const { name, entry } of records) {
+  const children: ListedChild[] = [];
+  for (const line of splitMeta(metaBlob, await objects.readTyped(metaBlob, 'blob'))) {
+    const name = recordName(line);
     if (dir.path.length === 0 && name.equals(ROOT_RECORD_NAME)) {
-      self = entry;
+      self = parseRecord(metaBlob, dir.path, line, name).entry;
       continue;
     }
     const key = name.toString('latin1');
-    const stored = content.get(key);
-    const child: SnapshotChild = { name, entry };
-    if (entry.type === 'dir') {
-      if (!stored || stored.mode !== MODE_TREE) throw missing(dir.path, name);
-      child.dir = { path: joinPath(dir.path, name), rootfsOid: stored.oid, metaOid: subMeta.get(key) };
-    } else if (entry.type === 'file' || entry.type === 'symlink') {
-      if (!stored) throw missing(dir.path, name);
-      entry.oid = stored.oid;
-      if (entry.type === 'symlink' && options.symlinkTargets !== false) await readSymlinkTarget(objects, entry);
-    }
-    children.push(child);
+    children.push({ name, line, stored: content.get(key), metaOid: subMeta.get(key) });
   }
   children.sort((a, b) => Buffer.compare(a.name, b.name));
-  return { self, children };
+  return { dir, metaBlob, self, children };
+}
+
+/**
+ * Parses a listed child into its entry, joined with its content id or subtree ids. Throws CORRUPT
+ * when its record is malformed or the rootfs tree lacks what the record names. A symlink entry has
+ * no target yet (see readSymlinkTarget).
+ */
+export function toSnapshotChild(listing: SnapshotListing, listed: ListedChild): SnapshotChild {
+  const { dir } = listing;
+  const { name, entry } = parseRecord(listing.metaBlob, dir.path, listed.line, listed.name);
+  const { stored } = listed;
+  const child: SnapshotChild = { name, entry };
+  if (entry.type === 'dir') {
+    if (!stored || stored.mode !== MODE_TREE) throw missing(dir.path, name);
+    child.dir = { path: entry.path, rootfsOid: stored.oid, metaOid: listed.metaOid };
+  } else if (entry.type === 'file' || entry.type === 'symlink') {
+    if (!stored) throw missing(dir.path, name);
+    entry.oid = stored.oid;
+  }
+  return child;
+}
+
+/**
+ * Reads the children of a stored directory, sorted bytewise by name. For the root directory the
+ * rootfs's own entry is returned as `self`. Symlink targets are read from their blobs unless
+ * `options.symlinkTargets` is false.
+ */
+export async function readSnapshotDir(objects: ObjectStore, dir: SnapshotDir, options: ReadDirOptions = {}): Promise<{ self?: Entry; children: SnapshotChild[] }> {
+  const listing = await readSnapshotListing(objects, dir);
+  const children: SnapshotChild[] = [];
+  for (const listed of listing.children) {
+    const child = toSnapshotChild(listing, listed);
+    if (options.symlinkTargets !== false) await readSymlinkTarget(objects, child.entry);
+    children.push(child);
+  }
+  return { self: listing.self, children };
 }
 
 function missing(dir: Buffer, name: Buffer): SnapError {

@@ -2,10 +2,9 @@
 // then restoring every recorded attribute in the order that keeps them (owner, mode, xattrs, times).
 
 import * as fs from 'node:fs';
-import { promises as fsp } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { SnapError, ioError, showPath } from '../errors.js';
-import { listXattrs, lstatPath, makeDevice, makeFifo, removeXattr, setTimes, setXattr } from '../native/index.js';
+import { listXattrs, lstatPath, makeDevice, makeFifo, removeXattr, setTimes, setXattr, unlinkMany } from '../native/index.js';
 import type { Change } from '../store/diff.js';
 import type { ObjectStore } from '../store/objects.js';
 import type { Entry } from './entry.js';
@@ -196,22 +195,17 @@ function isAncestorKey(dirKey: string, key: string): boolean {
 
 /**
  * Removes paths, given in walk order with the entry the capture found at each, and everything
- * below them. A path already gone is no error. Everything but directories is unlinked first,
- * concurrently on the thread pool, because freeing a file's blocks is the slowest part of a
+ * below them. A path already gone is no error. Everything but directories is unlinked first, in
+ * one native call on many threads, because freeing a file's blocks is the slowest part of a
  * rollback and overlaps well. Directories follow, deepest first, as they are emptied.
  */
 async function removePaths(removals: { path: Buffer; old?: Entry }[]): Promise<void> {
-  const results = await Promise.allSettled(removals.filter(({ old }) => old?.type !== 'dir').map(async ({ path }) => {
-    try {
-      await fsp.unlink(path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      // Something else is there now (a directory, say), which the general removal handles.
-      fs.rmSync(path, { recursive: true, force: true });
-    }
-  }));
-  const failed = results.find((result) => result.status === 'rejected');
-  if (failed) throw failed.reason;
+  const files = removals.filter(({ old }) => old?.type !== 'dir').map(({ path }) => path);
+  const codes = await unlinkMany(files);
+  for (const [i, path] of files.entries()) {
+    // Something else is there now (a directory, say), which the general removal handles.
+    if (codes[i] !== null && codes[i] !== 'ENOENT') fs.rmSync(path, { recursive: true, force: true });
+  }
 
   for (const { path, old } of [...removals].reverse()) {
     if (old?.type !== 'dir') continue;

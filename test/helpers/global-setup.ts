@@ -1,10 +1,10 @@
 // Builds dist/ once before any test file runs, because the end-to-end tests run bin/snap, which
-// loads the compiled JavaScript.
+// loads the compiled JavaScript bundled into dist/cli/snap.js.
 
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 
-/** Compiles the project with `npx tsc -p .`; a compile error stops the run. */
+/** Compiles and bundles the project with `npm run build`; a compile error stops the run. */
 export default function setup(): void {
-  execFileSync('npx', ['tsc', '-p', '.'], { cwd: resolve(import.meta.dirname, '../..'), stdio: 'inherit' });
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: resolve(import.meta.dirname, '../..'), stdio: 'inherit' });
 }
