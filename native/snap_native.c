@@ -11,6 +11,8 @@
  *                                        attributes of the path itself, never of a symlink's target
  *   makeDevice, makeFifo                 mknod with makedev, mkfifo
  *   setTimes                             utimensat with AT_SYMLINK_NOFOLLOW and exact nanoseconds
+ *   openBeneath                          openat one name at a time with O_NOFOLLOW, for reading a
+ *                                        file of a rootfs that may change meanwhile
  *   hashFiles                            Git blob ids of a batch of files, on libuv's thread pool
  *                                        (hash_files.c)
  *   gzipMember, gzipInfo, gzipBound      one gzip member of a buffer, on libuv's thread pool; the
@@ -440,6 +442,60 @@ static napi_value lstat_path(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* ---------- openBeneath ---------- */
+
+/*
+ * openBeneath(root: Buffer, relative: Buffer): number. Opens root/relative for reading one name at
+ * a time, with O_NOFOLLOW on every name, so a directory on the way that was replaced by a symlink
+ * fails (ELOOP or ENOTDIR) instead of leading out of root. The file itself is opened O_NONBLOCK,
+ * so a FIFO in its place does not block. Returns the file descriptor, which the caller closes.
+ */
+static napi_value open_beneath(napi_env env, napi_callback_info info) {
+  napi_value args[2];
+  if (!get_args(env, info, 2, args)) return NULL;
+  char *root = path_arg(env, args[0], "open");
+  if (root == NULL) return NULL;
+  char *relative = path_arg(env, args[1], "openat");
+  if (relative == NULL) {
+    free(root);
+    return NULL;
+  }
+
+  int err = 0;
+  const char *syscall = "open";
+  int dir = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) err = errno;
+  char *name = relative;
+  while (err == 0) {
+    char *slash = strchr(name, '/');
+    if (slash != NULL) *slash = '\0';
+    int flags = slash != NULL ? O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+                              : O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+    int next = (name[0] == '\0' || strcmp(name, "..") == 0) ? (errno = EINVAL, -1) : openat(dir, name, flags);
+    if (next < 0) {
+      err = errno;
+      syscall = "openat";
+      break;
+    }
+    close(dir);
+    dir = next;
+    if (slash == NULL) break;
+    name = slash + 1;
+  }
+  free(root);
+  free(relative);
+  if (err != 0) {
+    if (dir >= 0) close(dir);
+    return throw_errno(env, err, syscall);
+  }
+  napi_value result;
+  if (napi_create_int32(env, dir, &result) != napi_ok) {
+    close(dir);
+    return throw_napi_failure(env);
+  }
+  return result;
+}
+
 /* ---------- listXattrs ---------- */
 
 /* Reads the NUL-separated attribute name list into *out (malloc'd, NULL when empty). */
@@ -762,6 +818,7 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor functions[] = {
       {"readDirStat", NULL, read_dir_stat, NULL, NULL, NULL, napi_enumerable, NULL},
       {"lstatPath", NULL, lstat_path, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"openBeneath", NULL, open_beneath, NULL, NULL, NULL, napi_enumerable, NULL},
       {"listXattrs", NULL, list_xattrs, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setXattr", NULL, set_xattr, NULL, NULL, NULL, napi_enumerable, NULL},
       {"removeXattr", NULL, remove_xattr, NULL, NULL, NULL, napi_enumerable, NULL},

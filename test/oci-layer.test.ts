@@ -2,9 +2,9 @@
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { gunzipSync, inflateRawSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -567,12 +567,14 @@ describe('writeLayer from files', () => {
     readonly paths = new Map<string, Buffer>();
     place(name: string, content: Buffer): Entry {
       const created = file(this, name, content);
+      mkdirSync(dirname(join(work, name)), { recursive: true });
       writeFileSync(join(work, name), content);
-      this.paths.set(created.oid!, Buffer.from(join(work, name)));
+      this.paths.set(created.oid!, Buffer.from(name));
       return created;
     }
-    filePath(oid: string): Buffer | undefined {
-      return this.paths.get(oid);
+    filePath(oid: string): { root: Buffer; path: Buffer } | undefined {
+      const path = this.paths.get(oid);
+      return path ? { root: Buffer.from(work), path } : undefined;
     }
   }
 
@@ -646,6 +648,37 @@ describe('writeLayer from files', () => {
 
     expect(isSnapError(error, 'IO')).toBe(true);
     expect((error as Error).message).toBe(`'${join(work, 'fifo')}' is no longer a regular file; retry when the rootfs is not being changed`);
+  });
+
+  it('does not follow a directory swapped for a symlink', async () => {
+    const source = new FileSource();
+    const placed = source.place('inside/f.txt', Buffer.from('late\n'));
+    mkdirSync(join(work, 'elsewhere'));
+    writeFileSync(join(work, 'elsewhere', 'f.txt'), 'SECRT\n');
+    renameSync(join(work, 'inside'), join(work, 'inside.old'));
+    symlinkSync(join(work, 'elsewhere'), join(work, 'inside'));
+    const error = await rejection(write(add(placed), source));
+
+    expect(isSnapError(error, 'IO')).toBe(true);
+    expect((error as Error).message).toBe(`opening '${join(work, 'inside/f.txt')}' failed: ENOTDIR (a component of the path is not a directory)`);
+  });
+
+  it('reports a file rewritten at the same size while read', async () => {
+    const source = new FileSource();
+    const content = pattern(6 * 1024 * 1024, 5);
+    const placed = source.place('rewritten', content);
+    let rewritten = false;
+    const out = new Writable({
+      write: (_chunk, _encoding, callback) => {
+        if (!rewritten) writeFileSync(join(work, 'rewritten'), Buffer.alloc(content.length, 0));
+        rewritten = true;
+        callback();
+      },
+    });
+    const error = await rejection(writeLayer(add(placed), source, out));
+
+    expect(isSnapError(error, 'IO')).toBe(true);
+    expect((error as Error).message).toBe(`file '${join(work, 'rewritten')}' changed while being read; retry when it is not being written`);
   });
 
   it('reports a failing output as IO', async () => {

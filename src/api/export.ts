@@ -53,7 +53,7 @@ export async function exportDiff(options: ExportOptions & { from?: string; to?: 
   const sides = await resolveSides(options);
   const changes = await diffSnapshots(sides.store.objects, sides.fromRoot, sides.toRoot);
   const items = await layerItems(sides.store.objects, changes, sides.toRoot);
-  const rootfsFiles = sides.toOid === undefined ? worktreeFiles(sides.store, changes.map((change) => change.new)) : undefined;
+  const rootfsFiles = sides.toOid === undefined ? worktreeFiles(changes.map((change) => change.new)) : undefined;
   // planLayer checks every item before writeTo opens the output.
   const records = planLayer(items);
   return writeTo(sides.store, () => records, records.length, options, rootfsFiles);
@@ -69,13 +69,11 @@ export async function exportSnapshot(options: ExportOptions & { revision: string
   return writeTo(store, () => snapshotRecords(store.objects, root), entries, options, undefined);
 }
 
-/** Maps content ids of rootfs files to their paths, for layers whose new side is the rootfs. */
-function worktreeFiles(store: Store, entries: ({ path: Buffer; oid?: string; type: string } | undefined)[]): Map<string, Buffer> {
+/** Maps content ids of rootfs files to their paths in the rootfs, for layers whose new side is the rootfs. */
+function worktreeFiles(entries: ({ path: Buffer; oid?: string; type: string } | undefined)[]): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
   for (const entry of entries) {
-    if (entry?.type === 'file' && entry.oid && !files.has(entry.oid)) {
-      files.set(entry.oid, Buffer.concat([Buffer.from(store.rootfs), Buffer.from('/'), entry.path]));
-    }
+    if (entry?.type === 'file' && entry.oid && !files.has(entry.oid)) files.set(entry.oid, entry.path);
   }
   return files;
 }
@@ -91,9 +89,13 @@ async function writeTo(
   options: ExportOptions,
   rootfsFiles: Map<string, Buffer> | undefined,
 ): Promise<ExportResult> {
+  const root = Buffer.from(store.rootfs);
   const source = {
     openBlob: (oid: string) => store.objects.openBlob(oid),
-    filePath: (oid: string) => rootfsFiles?.get(oid),
+    filePath: (oid: string) => {
+      const path = rootfsFiles?.get(oid);
+      return path ? { root, path } : undefined;
+    },
   };
   const writeOptions = {
     compression: chooseCompression(options),

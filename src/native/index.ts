@@ -52,6 +52,7 @@ interface Addon {
   readDirStat(dir: Buffer): StatTable;
   readDirTables(dirs: Buffer[], expected?: (StatTable | undefined)[]): ((Partial<StatTable> & { dev: bigint; ino: bigint; match?: Int32Array }) | null)[];
   lstatPath(path: Buffer): StatTable;
+  openBeneath(root: Buffer, relative: Buffer): number;
   listXattrs(path: Buffer): { name: string; value: Buffer }[];
   setXattr(path: Buffer, name: string, value: Buffer): void;
   removeXattr(path: Buffer, name: string): void;
@@ -283,6 +284,15 @@ export function readDirTables(dirs: Buffer[], expected?: (StatTable | undefined)
  */
 export function fixMallocThresholds(): void {
   loadAddon().fixMallocThresholds();
+}
+
+/**
+ * Opens `root`/`relative` for reading and returns the file descriptor. No symlink is followed on
+ * the way, so a directory replaced by a symlink fails with ELOOP or ENOTDIR instead of leading out
+ * of `root`. The file is opened non-blocking, so a FIFO in its place does not block.
+ */
+export function openBeneath(root: Buffer, relative: Buffer): number {
+  return loadAddon().openBeneath(root, relative);
 }
 
 /** Returns lstat of one path, never following a final symlink. Its name is a copy of path. */

@@ -8,6 +8,7 @@ import { ioError, isSnapError, showPath, SnapError } from '../errors.js';
 import type { Entry } from '../tree/entry.js';
 import { compressionLevel, createCompressor, LAYER_MEDIA_TYPES, type Compression } from './compress.js';
 import { LayerSink, writeTo } from './layer-sink.js';
+import { openBeneath } from '../native/index.js';
 import { planLayer, type TarRecord } from './layer-plan.js';
 import { encodeHeader, endOfArchive, padding, TypeFlag, type TarHeader } from './tar-header.js';
 
@@ -23,10 +24,11 @@ export type LayerItem = { kind: 'entry'; entry: Entry } | { kind: 'whiteout'; pa
 export interface ContentSource {
   openBlob(oid: string, size: number): Promise<NodeJS.ReadableStream | Readable>;
   /**
-   * Returns the path of a file with the blob's content, which the layer reads directly instead of
-   * calling openBlob, or undefined to use openBlob.
+   * Returns where a file with the blob's content is, as a directory and a path below it, which
+   * the layer reads directly instead of calling openBlob, or undefined to use openBlob. No
+   * symlink below `root` is followed.
    */
-  filePath?(oid: string): Buffer | undefined;
+  filePath?(oid: string): { root: Buffer; path: Buffer } | undefined;
 }
 
 /** LayerResult describes the written layer for its OCI descriptor and image config. */
@@ -173,9 +175,9 @@ async function writeRecords(
     await sink.put(encodeHeader(toTarHeader(record)));
 
     if (record.kind === 'entry' && record.entry.type === 'file' && record.entry.size > 0) {
-      const path = source.filePath?.(record.entry.oid!);
-      if (path) {
-        await readFileInto(sink, path, record.entry.size, reportContent);
+      const file = source.filePath?.(record.entry.oid!);
+      if (file) {
+        await readFileInto(sink, file.root, file.path, record.entry.size, reportContent);
       } else {
         for await (const chunk of readBlob(record.entry, source)) {
           await sink.put(chunk);
@@ -195,28 +197,33 @@ async function writeRecords(
 }
 
 /**
- * Reads a file of `size` bytes straight into the sink. The file must still have that size, because
- * the tar header announcing it has already been written. A symlink in its place is not followed,
- * and a FIFO or device in its place is neither waited on nor read.
+ * Reads the file `root`/`relative`, of `size` bytes, straight into the sink. The file must still
+ * have that size, because the tar header announcing it has already been written, and it must not
+ * change while it is read (its ctime is compared before and after, as GNU tar does). No symlink
+ * below `root` is followed, and a FIFO or device in the file's place is neither waited on nor read.
  */
-async function readFileInto(sink: LayerSink, path: Buffer, size: number, onChunk: () => void): Promise<void> {
+async function readFileInto(sink: LayerSink, root: Buffer, relative: Buffer, size: number, onChunk: () => void): Promise<void> {
+  const path = Buffer.concat([root, Buffer.from('/'), relative]);
   let fd: number;
   try {
-    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    fd = openBeneath(root, relative);
   } catch (error) {
     throw ioError('opening', path, error);
   }
   try {
-    if (!fs.fstatSync(fd).isFile()) {
+    const before = fs.fstatSync(fd, { bigint: true });
+    if (!before.isFile()) {
       throw new SnapError('IO', `'${showPath(path)}' is no longer a regular file; retry when the rootfs is not being changed`, {
         data: { path: showPath(path) },
       });
     }
     let length: number;
     let extra: number;
+    let after: fs.BigIntStats;
     try {
       length = await sink.readFile(fd, size, onChunk);
       extra = length === size ? fs.readSync(fd, Buffer.alloc(1), 0, 1, null) : 0;
+      after = fs.fstatSync(fd, { bigint: true });
     } catch (error) {
       if (isSnapError(error)) throw error;
       throw ioError('reading', path, error);
@@ -225,6 +232,11 @@ async function readFileInto(sink: LayerSink, path: Buffer, size: number, onChunk
       const found = extra > 0 ? `more than ${size}` : String(length);
       throw new SnapError('IO', `file '${showPath(path)}' changed size while being read (${size} -> ${found} bytes); retry when it is not being written`, {
         data: { path: showPath(path), expected: size },
+      });
+    }
+    if (after.ctimeNs !== before.ctimeNs || after.mtimeNs !== before.mtimeNs) {
+      throw new SnapError('IO', `file '${showPath(path)}' changed while being read; retry when it is not being written`, {
+        data: { path: showPath(path) },
       });
     }
   } finally {
