@@ -2,7 +2,7 @@
 
 import { promises as fsp } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { SnapError, ioError } from '../errors.js';
+import { SnapError, ioError, isSnapError } from '../errors.js';
 import { writeTarRecords, type Compression, type LayerResult } from '../oci/layer.js';
 import { compressionLevel } from '../oci/compress.js';
 import { planLayer, type TarRecord } from '../oci/layer-plan.js';
@@ -123,6 +123,8 @@ async function writeTo(
   } catch (error) {
     await handle?.close().catch(() => undefined);
     await fsp.rm(temp, { force: true });
+    // A failure to write the output names the file; other failures name what they read.
+    if (isSnapError(error) && (error.data as { output?: boolean } | undefined)?.output) throw ioError('writing layer', target, error.cause);
     if (error instanceof SnapError) throw error;
     throw ioError('writing layer', target, error);
   }

@@ -3,6 +3,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Chalk, type ChalkInstance } from 'chalk';
+import { ioError } from '../errors.js';
 
 /** Output settings decided once per run from the global options and the environment. */
 export interface OutputSettings {
@@ -181,12 +182,14 @@ export async function endPager(): Promise<void> {
 
 /**
  * Ends the program quietly when a reader of stdout goes away (`snap log | head`), instead of
- * failing with EPIPE.
+ * failing with EPIPE. Any other failure to write stdout (a full disk behind `> file`) ends it
+ * with the error on stderr and exit code 1, not with a stack trace.
  */
 export function exitQuietlyOnBrokenPipe(): void {
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(Number(process.exitCode ?? 0));
-    throw error;
+    process.stderr.write(`error: ${ioError('writing to', 'stdout', error).message}\n`);
+    process.exit(1);
   });
 }
 

@@ -4,6 +4,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { Writable } from 'node:stream';
+import { isSnapError, SnapError } from '../errors.js';
 import { gzipBound, gzipMember } from '../native/index.js';
 
 /**
@@ -151,9 +152,21 @@ export class LayerSink {
     });
   }
 
+  /** Throws the first failure of compressing or emitting, as outputError makes it. */
   private throwIfFailed(): void {
-    if (this.failure) throw this.failure.error;
+    if (this.failure) throw outputError(this.failure.error);
   }
+}
+
+/**
+ * Returns SnapError IO for a failure to compress or write a layer, with `data.output` set, so
+ * callers tell it from a failure to read the layer's content and can name the output. A SnapError
+ * is returned as it is.
+ */
+export function outputError(error: unknown): SnapError {
+  if (isSnapError(error)) return error;
+  const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  return new SnapError('IO', `writing the layer failed: ${code}`, { cause: error, data: { output: true, errno: code } });
 }
 
 /**

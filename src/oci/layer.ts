@@ -7,7 +7,7 @@ import { finished, pipeline } from 'node:stream/promises';
 import { ioError, isSnapError, showPath, SnapError } from '../errors.js';
 import type { Entry } from '../tree/entry.js';
 import { compressionLevel, createCompressor, LAYER_MEDIA_TYPES, type Compression } from './compress.js';
-import { LayerSink, writeTo } from './layer-sink.js';
+import { LayerSink, outputError, writeTo } from './layer-sink.js';
 import { openBeneath } from '../native/index.js';
 import { planLayer, type TarRecord } from './layer-plan.js';
 import { encodeHeader, endOfArchive, padding, TypeFlag, type TarHeader } from './tar-header.js';
@@ -106,11 +106,18 @@ export async function writeTarRecords(
   // gzip is compressed by the sink itself; zstd runs as a process between the sink and `out`.
   let sink: LayerSink;
   let zstdOutput: Promise<void> | undefined;
+  let zstdFailure: unknown;
   if (compressor) {
-    sink = new LayerSink(undefined, writeTo(compressor.stream));
     zstdOutput = pipeline(compressor.stream, tap(countBytes), out);
-    // Awaited below; this keeps an early failure from being reported as unhandled first.
-    zstdOutput.catch(() => {});
+    zstdOutput.catch((error: unknown) => {
+      zstdFailure ??= error;
+    });
+    // Once the pipeline has failed, zstd takes no more input and a pending write would never
+    // call back, so every write also ends when the pipeline fails.
+    const failed = zstdOutput.then(() => new Promise<never>(() => {}));
+    failed.catch(() => {});
+    const emit = writeTo(compressor.stream);
+    sink = new LayerSink(undefined, (bytes) => Promise.race([emit(bytes), failed]));
   } else {
     sink = new LayerSink(compression === 'gzip' ? level : undefined, writeTo(out, countBytes));
     // A failed write reaches the sink through its callback; this listener keeps the stream's
@@ -132,9 +139,9 @@ export async function writeTarRecords(
   } catch (error) {
     compressor?.abort();
     out.destroy();
-    if (isSnapError(error)) throw error;
-    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new SnapError('IO', `writing the layer failed: ${code}`, { cause: error });
+    // A zstd process that lost its output fails the sink's writes with a stream error of its own;
+    // the output's error is the cause.
+    throw outputError(zstdFailure ?? error);
   }
 
   const diffId = `sha256:${sink.diffHash.digest('hex')}`;
