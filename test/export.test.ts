@@ -388,6 +388,46 @@ describe('compression and digests', () => {
     expect(tarNames(tar)).toContain('etc/added');
   });
 
+  it('writes into a device, through a symlink and into a hardlinked file in place', async () => {
+    const dir = repo.file('targets');
+    fs.mkdirSync(dir);
+    run('mknod', [`${dir}/null`, 'c', '1', '3']);
+    fs.writeFileSync(`${dir}/real.tar`, 'old');
+    fs.symlinkSync('real.tar', `${dir}/link.tar`);
+    fs.writeFileSync(`${dir}/shared.tar`, 'old');
+    fs.linkSync(`${dir}/shared.tar`, `${dir}/shared-link.tar`);
+
+    for (const name of ['null', 'link.tar', 'shared.tar']) repo.ok(['export', id, '-o', `${dir}/${name}`]);
+
+    expect(fs.lstatSync(`${dir}/null`).isCharacterDevice()).toBe(true);
+    expect(fs.lstatSync(`${dir}/link.tar`).isSymbolicLink()).toBe(true);
+    expect(fs.readFileSync(`${dir}/real.tar`).equals(fs.readFileSync(plain))).toBe(true);
+    expect(fs.statSync(`${dir}/shared.tar`).nlink).toBe(2);
+    expect(fs.readFileSync(`${dir}/shared-link.tar`).equals(fs.readFileSync(plain))).toBe(true);
+  });
+
+  it('keeps the mode and owner of a file it replaces', async () => {
+    const out = repo.file('private.tar');
+    fs.writeFileSync(out, 'old');
+    fs.chmodSync(out, 0o600);
+    fs.chownSync(out, 1000, 1000);
+
+    repo.ok(['export', id, '-o', out]);
+
+    const stat = fs.statSync(out);
+    expect(stat.mode & 0o7777).toBe(0o600);
+    expect([stat.uid, stat.gid]).toEqual([1000, 1000]);
+    expect(fs.readFileSync(out).equals(fs.readFileSync(plain))).toBe(true);
+  });
+
+  it('reports a full device as the output that failed', async () => {
+    const result = repo.snap(['export', id, '-o', '/dev/full']);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe("error: writing layer '/dev/full' failed: ENOSPC (no space left on the device; free some space and run the command again)\n");
+    expect(fs.lstatSync('/dev/full').isCharacterDevice()).toBe(true);
+  });
+
   it('writes the layer to stdout for -o -', async () => {
     const result = repo.snap(['export', id, '-o', '-']);
 

@@ -1,5 +1,6 @@
 // snap diff --export and snap export: changes, or a whole snapshot, as an OCI layer tarball.
 
+import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { SnapError, ioError, isSnapError } from '../errors.js';
@@ -107,12 +108,25 @@ async function writeTo(
   }
 
   const target = options.output.path;
+  const existing = await fsp.stat(target).catch(() => undefined);
+  // A device, FIFO or other special file (/dev/null, /dev/stdout, a pipe), and a regular file with
+  // other hardlinks, are written in place as a shell redirection writes them; a symlink is written
+  // through to its target. Replacing them with a new file would silently lose what they are.
+  if (existing && (!existing.isFile() || existing.nlink > 1 || (await fsp.lstat(target)).isSymbolicLink())) {
+    return { ...(await writeInPlace(target, existing.isFile(), (out) => writeTarRecords(records(), source, out, writeOptions))), entries };
+  }
+
   const temp = `${target}.tmp-${process.pid}`;
   // The file is opened before anything else, so the cleanup below always finds it: a stream that
   // opens on its own could create it after a failed export removed it.
   let handle: fsp.FileHandle | undefined;
   try {
     handle = await fsp.open(temp, 'wx');
+    // A layer that replaces an existing file keeps that file's permissions and owner.
+    if (existing) {
+      await handle.chmod(existing.mode & 0o7777);
+      await handle.chown(existing.uid, existing.gid);
+    }
     const result = await writeTarRecords(records(), source, handle.createWriteStream(), writeOptions);
     handle = undefined;
     const written = await fsp.open(temp, 'r+');
@@ -123,10 +137,36 @@ async function writeTo(
   } catch (error) {
     await handle?.close().catch(() => undefined);
     await fsp.rm(temp, { force: true });
-    // A failure to write the output names the file; other failures name what they read.
-    if (isSnapError(error) && (error.data as { output?: boolean } | undefined)?.output) throw ioError('writing layer', target, error.cause);
-    if (error instanceof SnapError) throw error;
-    throw ioError('writing layer', target, error);
+    throw layerWriteError(error, target);
   }
+}
+
+/**
+ * Writes a layer into the existing file `target` without replacing it. A regular file is truncated
+ * first and synced at the end; a failed export leaves it partly written.
+ */
+async function writeInPlace(target: string, regular: boolean, write: (out: Writable) => Promise<LayerResult>): Promise<LayerResult> {
+  let handle: fsp.FileHandle | undefined;
+  try {
+    handle = await fsp.open(target, regular ? 'w' : fs.constants.O_WRONLY);
+    const result = await write(handle.createWriteStream());
+    handle = undefined;
+    if (regular) {
+      const written = await fsp.open(target, 'r+');
+      await written.sync();
+      await written.close();
+    }
+    return result;
+  } catch (error) {
+    await handle?.close().catch(() => undefined);
+    throw layerWriteError(error, target);
+  }
+}
+
+/** Names the output in a failure to write it; other failures name what they read. */
+function layerWriteError(error: unknown, target: string): Error {
+  if (isSnapError(error) && (error.data as { output?: boolean } | undefined)?.output) return ioError('writing layer', target, error.cause);
+  if (error instanceof SnapError) return error;
+  return ioError('writing layer', target, error);
 }
 
