@@ -125,6 +125,12 @@ describe('exit codes and errors', () => {
     expect(result.stderr).toBe('error: --gzip and --zstd cannot be used together; pick one\n');
   });
 
+  it.each([[['--gzip']], [['--compression-level', '5']]])('rejects %j without --export', (flags) => {
+    const result = f.snap(['diff', 'HEAD', ...flags]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('error: --gzip, --zstd and --compression-level apply to a layer; add --export FILE\n');
+  });
+
   it('names the missing directory of an output and what to check', () => {
     const result = f.snap(['export', 'HEAD', '-o', '/nonexistent-snap-dir/x.tar']);
     expect(result.code).toBe(1);

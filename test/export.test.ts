@@ -333,6 +333,7 @@ describe('compression and digests', () => {
     ['', 'c.tgz', 'gzip', 'application/vnd.oci.image.layer.v1.tar+gzip'],
     ['--zstd', 'd.tar', 'zstd', 'application/vnd.oci.image.layer.v1.tar+zstd'],
     ['', 'e.tar.zst', 'zstd', 'application/vnd.oci.image.layer.v1.tar+zstd'],
+    ['', 'F.TAR.GZ', 'gzip', 'application/vnd.oci.image.layer.v1.tar+gzip'],
   ])('snap export %s -o %s decompresses with %s to the plain tar', async (flag, name, tool, mediaType) => {
     const out = repo.file(name);
     const stdout = repo.ok(['export', id, '-o', out, ...(flag ? [flag] : [])]);

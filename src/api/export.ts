@@ -37,10 +37,10 @@ function chooseCompression(options: ExportOptions): Compression {
   return options.compression ?? ('path' in options.output ? compressionForName(options.output.path) : 'none');
 }
 
-/** Picks compression from a file name: .gz or .tgz gives gzip, .zst gives zstd, else none. */
+/** Picks compression from a file name, in any case: .gz or .tgz gives gzip, .zst gives zstd, else none. */
 export function compressionForName(path: string): Compression {
-  if (/\.(t?gz)$/.test(path)) return 'gzip';
-  if (/\.zst$/.test(path)) return 'zstd';
+  if (/\.(t?gz)$/i.test(path)) return 'gzip';
+  if (/\.zst$/i.test(path)) return 'zstd';
   return 'none';
 }
 
@@ -110,8 +110,8 @@ async function writeTo(
   const target = options.output.path;
   const existing = await fsp.stat(target).catch(() => undefined);
   // A device, FIFO or other special file (/dev/null, /dev/stdout, a pipe), and a regular file with
-  // other hardlinks, are written in place as a shell redirection writes them; a symlink is written
-  // through to its target. Replacing them with a new file would silently lose what they are.
+  // other hardlinks, are written in place as a shell redirection writes them. A symlink is written
+  // through to its target. Replacing any of them with a new file would lose what they are.
   if (existing && (!existing.isFile() || existing.nlink > 1 || (await fsp.lstat(target)).isSymbolicLink())) {
     return { ...(await writeInPlace(target, existing.isFile(), (out) => writeTarRecords(records(), source, out, writeOptions))), entries };
   }

@@ -112,8 +112,8 @@ export class Fixtures {
   }
 
   /**
-   * An OCI image layout whose tag s0 holds one layer: s0 as snap exports it, uncompressed
-   * (Debian's umoci 0.4.7 panics unpacking gzip layers, so the base layer stays plain).
+   * An OCI image layout whose tag s0 holds one layer: s0 as snap exports it, uncompressed, since
+   * `umoci raw add-layer` takes only uncompressed archives.
    */
   umociBase(d: Dataset): UmociBase {
     return this.memo(`${d.name}-umoci`, () => {

@@ -60,8 +60,8 @@ done
 ls -l "$work"/layer* | awk '{print "layer " $NF ": " $5 " bytes"}'
 
 # Compressed layers must decompress to the very tar whose diff ID the plain export printed.
-# NOTE: umoci 0.4.7 as packaged by Debian 12 panics ("d.nx != 0") unpacking any gzip layer, even
-# one made by gzip(1), so the stacked layers below are uncompressed.
+# The stacked layers below are uncompressed because `umoci raw add-layer` (0.4.7, Debian 12) takes
+# only uncompressed archives: it gzips its input itself, and a gzip layer given to it fails to unpack.
 for pair in "gzip:layer2.tar.gz" "zstd:layer3.tar.zst"; do
   tool=${pair%%:*}; file=${pair#*:}; plain=${file%.*}
   range=$([ "$plain" = layer2.tar ] && echo "main~2 main~1" || echo "main~1 main")

@@ -78,6 +78,9 @@ export function register(program: Command): void {
         printLayerResult(result, options.export, options.json);
         return;
       }
+      if (options.gzip || options.zstd || options.compressionLevel !== undefined) {
+        throw new SnapError('USAGE', '--gzip, --zstd and --compression-level apply to a layer; add --export FILE');
+      }
       const quiet = Boolean((command.optsWithGlobals() as GlobalOptions).quiet);
       const comparison = await compare({ ...common, from, to, paths });
       clearProgress();
