@@ -209,7 +209,7 @@ describe('finding the store', () => {
     const result = runSnap(['--store', join(base, 'data'), 'init', join(base, 'rootfs')]);
 
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`error: a store or other file already exists at '${join(base, 'data')}'; use it, or remove it to start over\n`);
+    expect(result.stderr).toBe(`error: '${join(base, 'data')}' exists and is not an empty directory; give a new or empty directory for the store\n`);
     expect(fs.readdirSync(join(base, 'data'))).toEqual(['keep']);
   });
 

@@ -51,8 +51,11 @@ export async function initStore(dir: string, store?: string): Promise<Store> {
   }
   const gitdir = store ? resolve(store) : join(rootfs, DEFAULT_STORE_NAME);
   const existing = existingEmptyDir(gitdir);
+  if (existing === 'other' && isStore(gitdir)) {
+    throw new SnapError('ALREADY_EXISTS', `a store already exists at '${gitdir}'; use it, or remove it to start over`);
+  }
   if (existing === 'other') {
-    throw new SnapError('ALREADY_EXISTS', `a store or other file already exists at '${gitdir}'; use it, or remove it to start over`);
+    throw new SnapError('ALREADY_EXISTS', `'${gitdir}' exists and is not an empty directory; give a new or empty directory for the store`);
   }
   if (existing === 'empty') {
     // An empty directory made for the store (a volume, a mount point) is kept, as git init keeps
@@ -75,12 +78,16 @@ export async function initStore(dir: string, store?: string): Promise<Store> {
   return open(gitdir, rootfs);
 }
 
-/** Returns 'missing', 'empty' for an empty directory, or 'other' for anything else at `path`. */
+/**
+ * Returns 'missing', 'empty' for an empty directory (or a symlink to one, as git init follows it),
+ * or 'other' for anything else at `path`.
+ */
 function existingEmptyDir(path: string): 'missing' | 'empty' | 'other' {
   let stat: fs.Stats;
   try {
-    stat = fs.lstatSync(path);
+    stat = fs.statSync(path);
   } catch {
+    if (fs.lstatSync(path, { throwIfNoEntry: false })) return 'other';
     return 'missing';
   }
   return stat.isDirectory() && fs.readdirSync(path).length === 0 ? 'empty' : 'other';

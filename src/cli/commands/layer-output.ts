@@ -39,9 +39,14 @@ function parseLevel(value: string): number {
   return Number(value);
 }
 
-/** Maps a file argument to a layer output: '-' is stdout. */
+/**
+ * Maps a file argument to a layer output: '-' is stdout. Throws USAGE for '-' when stdout is a
+ * terminal, as gzip(1) refuses to write compressed data to one.
+ */
 export function layerOutput(file: string): LayerOutput {
-  return file === '-' ? { stream: process.stdout } : { path: file };
+  if (file !== '-') return { path: file };
+  if (process.stdout.isTTY) throw new SnapError('USAGE', 'a layer is binary data and stdout is a terminal; redirect stdout or give a file name');
+  return { stream: process.stdout };
 }
 
 /**
