@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status, type Progress } from '../src/index.js';
-import { setTimes } from '../src/native/index.js';
-import { StatCache } from '../src/store/stat-cache.js';
+import { readDirTable, setTimes, toStatInfos } from '../src/native/index.js';
+import { isRacy, racyNames, StatCache } from '../src/store/stat-cache.js';
 import { Repo } from './helpers/repo.js';
 import { at, file } from './helpers/tree.js';
 
@@ -245,5 +245,31 @@ describe('stat cache after checkout', () => {
     const changes = JSON.parse(repo.ok(['status', '--json'])).changes as { status: string; path: string }[];
 
     expect(changes.map((change) => [change.status, change.path])).toEqual([['M', 'etc/a']]);
+  });
+});
+
+describe('racyNames', () => {
+  it('picks the entries isRacy picks', () => {
+    const dir = fs.mkdtempSync('/tmp/snap-racy-');
+    // A scan start 10.5 s from now, so the files' ctimes (now) are old and their mtimes decide.
+    const second = (BigInt(Date.now()) / 1000n + 10n) * 1_000_000_000n;
+    const scanStartNs = second + 500_000_000n;
+    const cases: [string, bigint, boolean][] = [
+      ['old', scanStartNs - 5_000_000_000n, false],
+      ['inside-window', scanStartNs - 10_000_000n, true],
+      ['after-start', scanStartNs + 1n, true],
+      // A whole-second mtime with a ctime that is not whole seconds gets the 50 ms window.
+      ['whole-second', second, false],
+    ];
+    for (const [name, mtimeNs] of cases) {
+      fs.writeFileSync(join(dir, name), name);
+      setTimes(Buffer.from(join(dir, name)), mtimeNs, mtimeNs);
+    }
+    const table = readDirTable(Buffer.from(dir));
+    const byIsRacy = toStatInfos(table).filter((info) => isRacy(info, scanStartNs)).map((info) => info.name.toString('latin1')).sort();
+
+    expect(racyNames(table, scanStartNs).sort()).toEqual(byIsRacy);
+    expect(byIsRacy).toEqual(cases.filter(([, , racy]) => racy).map(([name]) => name).sort());
+    fs.rmSync(dir, { recursive: true });
   });
 });

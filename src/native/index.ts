@@ -198,6 +198,32 @@ export function hasLinkedFiles(table: StatTable): boolean {
   return false;
 }
 
+/**
+ * Returns the names, as latin1 strings, of the entries whose ctime or mtime is at or after
+ * `limitNs`, or after `coarseLimitNs` for an entry whose two times are whole seconds. It builds no
+ * StatInfo objects. `coarseLimitNs` must not be later than `limitNs`.
+ */
+export function namesChangedSince(table: StatTable, limitNs: bigint, coarseLimitNs: bigint): string[] {
+  const { names, numbers, bigints } = table;
+  const signed = new BigInt64Array(bigints.buffer, bigints.byteOffset, bigints.length);
+  const found: string[] = [];
+  let nameStart = 0;
+  for (let n = 0, b = 0; n < numbers.length; n += NUMBER_FIELDS, b += BIGINT_FIELDS) {
+    const nameEnd = numbers[n + F_NAME_END];
+    const wide = numbers[n + F_WIDE];
+    const mtimeNs = wide & WIDE_MTIME ? wideNs(signed[b + B_MTIME], numbers[n + F_MTIME_NSEC]) : signed[b + B_MTIME];
+    const ctimeNs = wide & WIDE_CTIME ? wideNs(signed[b + B_CTIME], numbers[n + F_CTIME_NSEC]) : signed[b + B_CTIME];
+    // Entries older than the earlier limit, most of them, need no check of their nanoseconds.
+    if (ctimeNs >= coarseLimitNs || mtimeNs >= coarseLimitNs) {
+      const coarse = ctimeNs % NS_PER_SECOND === 0n && mtimeNs % NS_PER_SECOND === 0n;
+      const limit = coarse ? coarseLimitNs : limitNs;
+      if (ctimeNs >= limit || mtimeNs >= limit) found.push(names.toString('latin1', nameStart, nameEnd));
+    }
+    nameStart = nameEnd;
+  }
+  return found;
+}
+
 /** Returns the number of entries in a stat table. */
 export function tableCount(table: StatTable): number {
   return table.numbers.length / NUMBER_FIELDS;

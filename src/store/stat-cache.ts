@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { toStatInfos, type StatInfo, type StatTable } from '../native/index.js';
+import { namesChangedSince, toStatInfos, type StatInfo, type StatTable } from '../native/index.js';
 import { decodeCache, writeCache } from './stat-cache-file.js';
 
 const CACHE_FILE = 'snap-index';
@@ -53,6 +53,11 @@ export function sameStat(a: StatInfo, b: StatInfo): boolean {
   return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeNs === b.mtimeNs &&
     a.ctimeNs === b.ctimeNs && a.mode === b.mode && a.uid === b.uid && a.gid === b.gid &&
     a.type === b.type && a.nlink === b.nlink && a.rdevMajor === b.rdevMajor && a.rdevMinor === b.rdevMinor;
+}
+
+/** Returns the names (latin1) of a table's entries that are too recent to trust next time, as isRacy decides. */
+export function racyNames(table: StatTable, scanStartNs: bigint): string[] {
+  return namesChangedSince(table, scanStartNs - RACY_WINDOW_NS, scanStartNs - COARSE_RACY_WINDOW_NS);
 }
 
 /** Reports whether a stat is too recent to trust next time. */

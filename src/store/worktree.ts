@@ -1,12 +1,12 @@
 // Capturing the rootfs as it is now: scan, then build a snapshot in the store or in memory.
 
 import * as fs from 'node:fs';
-import { hasLinkedFiles, lstatPath, readDirTable, toStatInfos } from '../native/index.js';
+import { hasLinkedFiles, lstatPath, readDirTable } from '../native/index.js';
 import { scanTree, type ScanDir } from '../tree/scan.js';
 import type { Change } from './diff.js';
 import { SnapshotBuilder, type BuildProgress, type BuiltSnapshot } from './snapshot-write.js';
 import { snapshotRoot, type SnapshotDir } from './snapshot-read.js';
-import { StatCache, isRacy } from './stat-cache.js';
+import { StatCache, racyNames } from './stat-cache.js';
 import type { Store } from './store.js';
 
 /** Options of captureWorktree. */
@@ -112,7 +112,7 @@ export async function recordCheckout(store: Store, cache: StatCache, changes: Ch
     // A scan never enters a mount point of another filesystem, so it has no record to reuse.
     if (stat.type !== 'dir' || stat.dev !== rootStat.dev) continue;
     const table = readDirTable(abs);
-    const racy = toStatInfos(table).filter((info) => isRacy(info, scanStartNs)).map((info) => info.name.toString('latin1'));
+    const racy = racyNames(table, scanStartNs);
     cache.record(path, { table, racy, rootfsOid: ids.rootfsOid, metaOid: ids.metaOid });
   }
   cache.recordRoot(rootStat, scanStartNs);
