@@ -27,8 +27,8 @@ const IN_FLIGHT = 4;
  * containerd) and Python read whole, as they read pigz's output. Every member header has MTIME 0
  * and no file name, so one build of the addon always compresses a tar to the same bytes.
  *
- * put and readFile return a promise only when the sink has to wait for a chunk in flight. The
- * caller must await that promise before giving more bytes.
+ * put returns a promise only when the sink has to wait for a chunk in flight, and the caller must
+ * await it before giving more bytes. readFile waits by itself.
  */
 export class LayerSink {
   readonly diffHash: Hash = createHash('sha256');
