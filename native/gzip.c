@@ -163,8 +163,8 @@ napi_value snap_gzip_member(napi_env env, napi_callback_info info) {
 
 /*
  * gzipBound(length: number): number, room enough for the gzip member of `length` input bytes at
- * any level: libdeflate's own worst case for any compressor, or for zlib the worst case of
- * compressBound (zlib wrapper, 6 bytes) with the 12 bytes more that the gzip wrapper takes.
+ * any level. With libdeflate it is the library's worst case for any compressor. With zlib it is
+ * compressBound (for the 6-byte zlib wrapper) plus the 12 bytes more that the gzip wrapper takes.
  */
 napi_value snap_gzip_bound(napi_env env, napi_callback_info info) {
   napi_value args[1], result;

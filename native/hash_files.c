@@ -154,26 +154,37 @@ static int write_all(int fd, const unsigned char *data, size_t length) {
 }
 
 /*
+ * Sets *dir to objects/xx and *final to objects/xx/yyyy for `oid`, both malloc'd. Returns false
+ * when memory runs out; the caller frees both in either case.
+ */
+static bool object_paths(const char *objects_dir, const unsigned char oid[20], char **dir, char **final) {
+  char hex[41];
+  for (int i = 0; i < 20; i++) snprintf(hex + 2 * i, 3, "%02x", oid[i]);
+  size_t dir_length = strlen(objects_dir);
+  *dir = malloc(dir_length + 4);
+  *final = malloc(dir_length + 43);
+  if (*dir == NULL || *final == NULL) return false;
+  snprintf(*dir, dir_length + 4, "%s/%.2s", objects_dir, hex);
+  snprintf(*final, dir_length + 43, "%s/%s", *dir, hex + 2);
+  return true;
+}
+
+/*
  * Stores a deflated object as objects/xx/yyyy unless it exists: written to a temporary file in the
  * same directory and renamed, since a rename within one directory avoids the filesystem-wide lock
  * that renames across directories take. Returns 0 or an errno value, naming the call in *syscall.
  */
 static int store_loose(const char *objects_dir, const unsigned char oid[20], const unsigned char *data,
                        size_t length, const char **syscall) {
-  char hex[41];
-  for (int i = 0; i < 20; i++) snprintf(hex + 2 * i, 3, "%02x", oid[i]);
-  size_t dir_length = strlen(objects_dir);
-  char *dir = malloc(dir_length + 4);
-  char *final = malloc(dir_length + 43);
-  char *temp = malloc(dir_length + 100);
+  char *dir = NULL, *final = NULL;
+  size_t temp_size = strlen(objects_dir) + 100;
+  char *temp = malloc(temp_size);
   int err = 0;
-  if (dir == NULL || final == NULL || temp == NULL) {
+  if (temp == NULL || !object_paths(objects_dir, oid, &dir, &final)) {
     err = ENOMEM;
     *syscall = "malloc";
     goto done;
   }
-  snprintf(dir, dir_length + 4, "%s/%.2s", objects_dir, hex);
-  snprintf(final, dir_length + 43, "%s/%s", dir, hex + 2);
   struct stat st;
   if (lstat(final, &st) == 0) goto done;
   if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
@@ -182,7 +193,7 @@ static int store_loose(const char *objects_dir, const unsigned char oid[20], con
     goto done;
   }
   unsigned long n = __atomic_add_fetch(&temp_counter, 1, __ATOMIC_RELAXED);
-  snprintf(temp, dir_length + 100, "%s/tmp_obj_%ld_%lu", dir, (long)getpid(), n);
+  snprintf(temp, temp_size, "%s/tmp_obj_%ld_%lu", dir, (long)getpid(), n);
   int fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
   if (fd < 0) {
     err = errno;
@@ -214,20 +225,14 @@ done:
  * exists already. Returns 0 or an errno value, naming the call in *syscall.
  */
 static int install_temp(const char *objects_dir, const unsigned char oid[20], const char *temp, const char **syscall) {
-  char hex[41];
-  for (int i = 0; i < 20; i++) snprintf(hex + 2 * i, 3, "%02x", oid[i]);
-  size_t dir_length = strlen(objects_dir);
-  char *dir = malloc(dir_length + 4);
-  char *final = malloc(dir_length + 43);
+  char *dir = NULL, *final = NULL;
   int err = 0;
   bool renamed = false;
-  if (dir == NULL || final == NULL) {
+  if (!object_paths(objects_dir, oid, &dir, &final)) {
     err = ENOMEM;
     *syscall = "malloc";
     goto done;
   }
-  snprintf(dir, dir_length + 4, "%s/%.2s", objects_dir, hex);
-  snprintf(final, dir_length + 43, "%s/%s", dir, hex + 2);
   struct stat st;
   if (lstat(final, &st) == 0) goto done;
   if (mkdir(dir, 0777) != 0 && errno != EEXIST) {

@@ -112,7 +112,7 @@ export class Fixtures {
   }
 
   /**
-   * An OCI image layout whose tag s0 holds one layer: s0 as snap exports it, uncompressed, since
+   * An OCI image layout whose tag s0 has one layer: s0 as snap exports it, uncompressed, since
    * `umoci raw add-layer` takes only uncompressed archives.
    */
   umociBase(d: Dataset): UmociBase {

@@ -19,7 +19,7 @@ const PACK_THRESHOLD = 100;
 
 /**
  * Files above this size are hashed (and stored as loose objects) one call each, in chunks on
- * libuv's threads; smaller ones go to the hash pool in batches.
+ * libuv's threads. Smaller ones go to the hash pool in batches.
  */
 const STREAM_THRESHOLD = 1024 * 1024;
 
