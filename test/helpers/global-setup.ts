@@ -1,5 +1,5 @@
 // Builds dist/ once before any test file runs, because the end-to-end tests run bin/snap, which
-// loads the compiled JavaScript bundled into dist/cli/snap.js.
+// loads the compiled JavaScript bundled into dist/cli/snap.cjs.
 
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
