@@ -40,6 +40,7 @@
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -812,6 +813,22 @@ static napi_value fix_malloc_thresholds(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---------- fileClockNs ---------- */
+
+/*
+ * fileClockNs(): CLOCK_REALTIME_COARSE in nanoseconds since the epoch, as a BigInt. Linux stamps
+ * file times from this clock (or, for multigrain timestamps, from a finer one that is never
+ * behind it), so a change made after this call gets a ctime at or after the value returned.
+ */
+static napi_value file_clock_ns(napi_env env, napi_callback_info info) {
+  (void)info;
+  struct timespec now;
+  if (clock_gettime(CLOCK_REALTIME_COARSE, &now) != 0) return throw_errno(env, errno, "clock_gettime");
+  napi_value result;
+  napi_create_bigint_int64(env, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec, &result);
+  return result;
+}
+
 /* ---------- module ---------- */
 
 NAPI_MODULE_INIT() {
@@ -833,6 +850,7 @@ NAPI_MODULE_INIT() {
       {"fixMallocThresholds", NULL, fix_malloc_thresholds, NULL, NULL, NULL, napi_enumerable, NULL},
       {"inflateExact", NULL, inflate_exact, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unlinkMany", NULL, unlink_many, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"fileClockNs", NULL, file_clock_ns, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions) != napi_ok)
     return throw_napi_failure(env);

@@ -27,6 +27,9 @@ await build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
+  // A script compiled by vm.Script, as bin/load-bundle.cjs compiles the bundle, cannot run import(),
+  // so import() of a module outside the bundle (a Node built-in) becomes require().
+  supported: { 'dynamic-import': false },
   define: { 'import.meta.url': 'bundleUrl' },
   banner: { js: "var bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',

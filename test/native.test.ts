@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import {
+  fileClockNs,
   gzipBound,
   gzipInfo,
   gzipMember,
@@ -893,6 +894,27 @@ describe('unlinkMany', () => {
 
   it('rejects a path that is not a Buffer', () => {
     expect(thrown(() => unlinkMany(['/tmp/x' as unknown as Buffer]))).toBeInstanceOf(TypeError);
+  });
+});
+
+describe('fileClockNs', () => {
+  it('is never later than a ctime stamped after it', () => {
+    // The stat cache depends on this: a change after a scan starts gets a ctime at or after the
+    // start. Date.now() fails it for new files, which get a ctime from the coarse clock.
+    const dir = freshDir('file-clock');
+    for (let i = 0; i < 1000; i++) {
+      const file = path.join(dir, String(i));
+      const before = fileClockNs();
+      fs.writeFileSync(file, '');
+      const ctimeNs = fs.statSync(file, { bigint: true }).ctimeNs;
+      expect(ctimeNs >= before, `ctime ${ctimeNs} before ${before}`).toBe(true);
+    }
+  });
+
+  it('follows the system clock within one second', () => {
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const difference = now - fileClockNs();
+    expect(difference < 1_000_000_000n && difference > -1_000_000_000n).toBe(true);
   });
 });
 

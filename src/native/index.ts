@@ -66,6 +66,7 @@ interface Addon {
   fixMallocThresholds(): void;
   inflateExact(input: Uint8Array, size: number): Buffer;
   unlinkMany(paths: Buffer[]): Promise<(string | null)[]>;
+  fileClockNs(): bigint;
 }
 
 /** The library that gzipMember compresses with, chosen when the addon was built, and its top level. */
@@ -310,6 +311,16 @@ export function readDirTables(dirs: Buffer[], expected?: (StatTable | undefined)
  */
 export function fixMallocThresholds(): void {
   loadAddon().fixMallocThresholds();
+}
+
+/**
+ * Returns the clock that Linux stamps file times from (CLOCK_REALTIME_COARSE), in nanoseconds
+ * since the epoch. A file changed after this call gets a ctime at or after the value returned,
+ * which the system clock read by Date.now() does not promise: the coarse clock lags it by up to
+ * one scheduler tick.
+ */
+export function fileClockNs(): bigint {
+  return loadAddon().fileClockNs();
 }
 
 /**

@@ -14,12 +14,13 @@ const CACHE_VERSION = 3;
 
 /**
  * A path whose ctime or mtime is this close to the start of the scan that recorded it, or later,
- * may have changed during that scan within one timestamp tick, so it is read again next time.
- * Linux stamps files from a clock that lags by up to one scheduler tick (10 ms at HZ=100), so 50 ms
- * covers filesystems with nanosecond timestamps; one second covers those whose timestamps hold
- * whole seconds (recognised by a zero nanosecond part in both times).
+ * may have changed again after it was read without changing its times, so it is read again next
+ * time. The start is read from the clock Linux stamps files from (fileClockNs), so a change made
+ * after it gets a time at or after it. The window covers filesystems that round times down to a
+ * coarser unit: 10 ms covers exFAT's, and one second covers those whose times hold whole seconds
+ * (recognised by a zero nanosecond part in both times).
  */
-export const RACY_WINDOW_NS = 50_000_000n;
+export const RACY_WINDOW_NS = 10_000_000n;
 const COARSE_RACY_WINDOW_NS = 1_000_000_000n;
 
 /** What the cache keeps of one directory. */

@@ -1,7 +1,7 @@
 // Capturing the rootfs as it is now: scan, then build a snapshot in the store or in memory.
 
 import * as fs from 'node:fs';
-import { hasLinkedFiles, lstatPath, readDirTable } from '../native/index.js';
+import { fileClockNs, hasLinkedFiles, lstatPath, readDirTable } from '../native/index.js';
 import { scanTree, type ScanDir } from '../tree/scan.js';
 import type { Change } from './diff.js';
 import { SnapshotBuilder, type BuildProgress, type BuiltSnapshot } from './snapshot-write.js';
@@ -37,7 +37,7 @@ export interface Capture extends BuiltSnapshot {
 export async function captureWorktree(store: Store, options: CaptureOptions): Promise<Capture> {
   const cache = await StatCache.load(store.gitdir);
   const storeStat = fs.statSync(store.gitdir, { bigint: true });
-  const scanStartNs = BigInt(Date.now()) * 1_000_000n;
+  const scanStartNs = fileClockNs();
   const rootBytes = Buffer.from(store.rootfs);
   // Directories are built while the scan goes on, so their entries can be dropped early.
   const builder = new SnapshotBuilder(store.objects, rootBytes, { write: options.write, onProgress: options.onProgress });
@@ -101,7 +101,7 @@ export async function recordCheckout(store: Store, cache: StatCache, changes: Ch
   cache.keepLoaded((key) => !refreshed.has(key) && !isAtOrBelowAny(key, removed));
 
   // Stats taken from here on are compared with this start, as a scan's are (see RACY_WINDOW_NS).
-  const scanStartNs = BigInt(Date.now()) * 1_000_000n;
+  const scanStartNs = fileClockNs();
   const root = Buffer.from(store.rootfs);
   const rootStat = lstatPath(root);
   for (const path of refreshed.values()) {

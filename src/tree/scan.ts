@@ -49,7 +49,7 @@ export interface ScanOptions {
   cache?: StatCache;
   /** Where cached entries are read from. Required with `cache`. */
   objects?: ObjectStore;
-  /** Start of the scan in nanoseconds since the epoch, for the cache's racy-entry rule. */
+  /** Start of the scan in nanoseconds since the epoch (fileClockNs), for the cache's racy-entry rule. */
   scanStartNs: bigint;
   /** Directories never entered or recorded (the store itself when it sits inside the rootfs). */
   exclude?: { dev: bigint; ino: bigint }[];
