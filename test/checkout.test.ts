@@ -35,6 +35,17 @@ async function twoSnapshots() {
   return { repo, a, b, stateA, stateB };
 }
 
+/** Reports whether this process may mount a tmpfs (root with CAP_SYS_ADMIN). */
+function canMount(): boolean {
+  const target = tempDir('snap-mount-probe-');
+  try {
+    if (run('mount', ['-t', 'tmpfs', 'snap-probe', target]).code !== 0) return false;
+    return run('umount', [target]).code === 0;
+  } finally {
+    fs.rmdirSync(target);
+  }
+}
+
 function symbolicHead(repo: Repo): { code: number; ref: string } {
   const result = run('git', ['--git-dir', repo.gitdir, 'symbolic-ref', '-q', 'HEAD']);
   return { code: result.code, ref: result.stdout.trim() };
@@ -244,6 +255,28 @@ describe('removed directories', () => {
     repo.ok(['checkout', a]);
 
     expect(treeState(repo.rootfs, STORE)).toEqual(stateA);
+  });
+
+  it.skipIf(!canMount())('stop at a mount point before any change', async () => {
+    const repo = await newRepo({ 'etc/a': 'a\n' });
+    const a = await repo.commitInProcess('A');
+    makeTree(repo.rootfs, { 'mnt/data': dir() });
+    await repo.commitInProcess('B');
+    const mountPoint = join(repo.rootfs, 'mnt/data');
+    run('mount', ['-t', 'tmpfs', 'snap-test', mountPoint]);
+    let result;
+    try {
+      fs.writeFileSync(join(mountPoint, 'other-fs-file'), 'kept\n');
+      fs.writeFileSync(join(repo.rootfs, 'etc/a'), 'changed\n');
+      result = repo.snap(['checkout', '--force', a]);
+      expect(fs.readFileSync(join(mountPoint, 'other-fs-file'), 'utf8')).toBe('kept\n');
+    } finally {
+      run('umount', [mountPoint]);
+    }
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("'mnt/data' is the mount point of another filesystem");
+    expect(fs.readFileSync(join(repo.rootfs, 'etc/a'), 'utf8')).toBe('changed\n');
   });
 
   it('go even when they contain a socket', async () => {

@@ -111,6 +111,7 @@ export async function writeRootfs(store: Store, current: Capture, target: Snapsh
   const targetDirs = new SnapshotLookup(store, target);
   const changes = await diffSnapshots(store.objects, current.root, target, undefined, {
     onTargetDir: (dir, entry) => targetDirs.remember(dir, entry),
+    oldSymlinkTargets: false,
   });
   guardStore(store, changes);
   const lookup = (path: Buffer) => targetDirs.find(path);

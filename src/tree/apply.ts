@@ -57,6 +57,7 @@ export async function applyChanges(root: Buffer, changes: Change[], objects: Obj
 
   // Removals: a deleted or type-changed path goes first, with everything below it.
   const removals = changes.filter((change) => change.status === 'D' || change.status === 'T');
+  rejectMountPoints(root, removals.filter((change) => change.old?.type === 'dir').map((change) => change.path), abs);
   await removePaths(removals.map((change) => ({ path: abs(change.path), old: change.old })));
   const removedDirs = new Set<string>();
   for (const change of removals) {
@@ -215,6 +216,27 @@ async function removePaths(removals: { path: Buffer; old?: Entry }[]): Promise<v
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
       // The directory contains what the capture left out (a socket, say), or is no directory now.
       fs.rmSync(path, { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * Throws UNSAFE_PATH when one of the directories `dirs` (paths below `root`) is the mount point
+ * of another filesystem. The scan never enters one, so the snapshot does not hold what is mounted
+ * there. Removing it would fail (rmdir gives EBUSY) after the removals before it were done.
+ */
+function rejectMountPoints(root: Buffer, dirs: Buffer[], abs: (path: Buffer) => Buffer): void {
+  if (dirs.length === 0) return;
+  const rootDev = lstatPath(root).dev;
+  for (const dir of dirs) {
+    let dev: bigint;
+    try {
+      dev = lstatPath(abs(dir)).dev;
+    } catch {
+      continue;
+    }
+    if (dev !== rootDev) {
+      throw new SnapError('UNSAFE_PATH', `'${showPath(dir)}' is the mount point of another filesystem, and the target snapshot does not have it; unmount it and run the command again`);
     }
   }
 }
