@@ -3,6 +3,7 @@
 // terminal gets (progress on stderr, long output through a pager).
 
 import { spawnSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -167,6 +168,20 @@ describe('stdout and stderr', () => {
     expect(done.stdout.toString()).toBe('diff --snap a/-dash b/-dash\n');
     expect(done.stderr.toString()).toBe('');
     expect(done.status).toBe(0);
+  });
+
+  it('fails when the reader of a layer on stdout goes away', () => {
+    const g = makeFixture();
+    try {
+      g.setState([['', { type: 'dir' }], ['big', crypto.randomBytes(3_000_000)]]);
+      g.ok(['commit', '-m', 'one']);
+      const line = `${process.execPath} ${SNAP_BIN} --store ${g.store} export HEAD -o -`;
+      const done = spawnSync('bash', ['-c', `set -o pipefail; ${line} | head -c 100 >/dev/null`], { env: { ...process.env, ...ENV, NO_COLOR: '1' } });
+      expect(done.stderr.toString()).toBe('error: the reader of stdout closed the pipe before the output was complete\n');
+      expect(done.status).toBe(1);
+    } finally {
+      g.remove();
+    }
   });
 
   it.runIf(has('script'))('shows progress on a terminal, and not with -q or off a terminal', () => {

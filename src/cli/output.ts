@@ -180,15 +180,27 @@ export async function endPager(): Promise<void> {
   });
 }
 
+let stdoutMustArriveWhole = false;
+
+/**
+ * Marks stdout as carrying a result that is lost unless it arrives whole (a layer written to '-'),
+ * so a reader of stdout that goes away is a failure.
+ */
+export function requireWholeStdout(): void {
+  stdoutMustArriveWhole = true;
+}
+
 /**
  * Ends the program quietly when a reader of stdout goes away (`snap log | head`), instead of
- * failing with EPIPE. Any other failure to write stdout (a full disk behind `> file`) ends it
- * with the error on stderr and exit code 1, not with a stack trace.
+ * failing with EPIPE, unless requireWholeStdout was called. Any other failure to write stdout (a
+ * full disk behind `> file`), and a broken pipe then, ends it with the error on stderr and exit
+ * code 1, not with a stack trace.
  */
 export function exitQuietlyOnBrokenPipe(): void {
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(Number(process.exitCode ?? 0));
-    process.stderr.write(`error: ${ioError('writing to', 'stdout', error).message}\n`);
+    if (error.code === 'EPIPE' && !stdoutMustArriveWhole) process.exit(Number(process.exitCode ?? 0));
+    const message = error.code === 'EPIPE' ? 'the reader of stdout closed the pipe before the output was complete' : ioError('writing to', 'stdout', error).message;
+    process.stderr.write(`error: ${message}\n`);
     process.exit(1);
   });
 }

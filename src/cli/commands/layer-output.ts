@@ -4,7 +4,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { ExportResult, LayerOutput } from '../../api/export.js';
 import { SnapError } from '../../errors.js';
 import type { Compression } from '../../oci/layer.js';
-import { formatBytes, info, out, outJson } from '../output.js';
+import { formatBytes, info, out, outJson, requireWholeStdout } from '../output.js';
 
 /** The compression flags of `diff --export` and `export`. */
 export interface CompressionFlags {
@@ -46,6 +46,7 @@ function parseLevel(value: string): number {
 export function layerOutput(file: string): LayerOutput {
   if (file !== '-') return { path: file };
   if (process.stdout.isTTY) throw new SnapError('USAGE', 'a layer is binary data and stdout is a terminal; redirect stdout or give a file name');
+  requireWholeStdout();
   return { stream: process.stdout };
 }
 
