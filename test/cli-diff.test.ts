@@ -1,6 +1,8 @@
 // `snap diff` as a user and a script see it: every output mode on a history with odd names,
 // binary files, metadata-only changes and type changes, against snapshots and against the rootfs.
 
+import * as fs from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHANGED, makeFixture, ODD_FF, type Fixture } from './cli-fixture.js';
 
@@ -207,6 +209,15 @@ describe('snap diff output', () => {
     expect(result.stderr).toBe('');
     expect(result.stdoutBytes.toString('latin1')).toBe(expected);
     expect(result.code).toBe(code);
+  });
+
+  it('-q with --export writes the layer and prints nothing', () => {
+    const layer = join(f.root, 'quiet-layer.tar');
+    const result = f.snap(argv(['-q', 'diff', '<A>', '<B>', '--export', layer]));
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(fs.statSync(layer).size).toBeGreaterThan(0);
   });
 
   it.each([

@@ -33,7 +33,7 @@ export function register(program: Command): void {
       'Patches are unified diffs for text; binary files (a NUL byte in the first 8000 bytes, or over 64 MiB) show "Binary files ... differ" with both sizes, and what a patch cannot carry (type, mode, owner, time, symlink target, device numbers, hardlinks, xattrs) shows as "old X" / "new X" lines. ' +
       'Text patches apply with `patch -p1`; metadata is restored by `snap checkout`, not by a patch.\n\n' +
       'With -q (--quiet) nothing is printed and the exit code tells whether anything changed, as with --exit-code: 1 if so, 0 if not. ' +
-      'With --export, write the change as an OCI image layer tarball (whiteouts for deletions, hardlinks inside the layer) and print its diff ID, and for a compressed layer its digest and size.',
+      'With --export, write the change as an OCI image layer tarball (whiteouts for deletions, hardlinks inside the layer) and print its diff ID, and for a compressed layer its digest and size (nothing with -q; the exit code is then 0 when the layer was written).',
     )
     .usage('[options] [from [to]] [-- path...]')
     .argument('[from]', 'older revision (default HEAD)')
@@ -75,7 +75,7 @@ export function register(program: Command): void {
         if (paths.length > 0) throw new SnapError('USAGE', `--export writes the whole change; drop the paths after '--' ('${paths[0]}')`);
         const result = await exportDiff({ ...common, from, to, ...chosenCompression(options), output: layerOutput(options.export) });
         clearProgress();
-        printLayerResult(result, options.export, options.json);
+        if (!(command.optsWithGlobals() as GlobalOptions).quiet) printLayerResult(result, options.export, options.json);
         return;
       }
       if (options.gzip || options.zstd || options.compressionLevel !== undefined) {
