@@ -161,18 +161,30 @@ export class ObjectStore {
 
   /**
    * Returns a temporary file name in objects/xx, so the final rename stays within one directory
-   * (renames across directories take a filesystem-wide lock).
+   * (renames across directories take a filesystem-wide lock). The native hashFiles names its own
+   * temporary files there tmp_obj_PID_N with a counter of its own, so these carry "js" to differ.
    */
   private tempPath(oid: string): string {
     tempCounter += 1;
-    return join(this.objectsDir, oid.slice(0, 2), `tmp_obj_${process.pid}_${tempCounter}`);
+    return join(this.objectsDir, oid.slice(0, 2), `tmp_obj_${process.pid}_js${tempCounter}`);
   }
 
   private async install(oid: string, deflated: Buffer): Promise<void> {
     await this.makeDir(oid);
     const temp = this.tempPath(oid);
+    let handle: fsp.FileHandle;
     try {
-      await fsp.writeFile(temp, deflated, { mode: 0o444 });
+      // 'wx': a file of that name that is not this call's own is neither overwritten nor removed.
+      handle = await fsp.open(temp, 'wx', 0o444);
+    } catch (error) {
+      throw ioError('writing object', oid, error);
+    }
+    try {
+      try {
+        await handle.writeFile(deflated);
+      } finally {
+        await handle.close();
+      }
       await this.rename(temp, oid);
     } catch (error) {
       await fsp.rm(temp, { force: true });
