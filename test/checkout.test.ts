@@ -1,13 +1,14 @@
 // snap checkout: it rejects a dirty rootfs unless forced, detaches HEAD for anything but a branch
 // name, warns before leaving a commit no branch reaches, and never writes through a symlink.
 
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fingerprint, treeState } from './helpers/judge.js';
 import { Repo } from './helpers/repo.js';
 import { run } from './helpers/snap.js';
-import { dir, emptyDir, file, listenSocket, makeTree, symlink, tempDir, type Spec } from './helpers/tree.js';
+import { dir, emptyDir, file, hardlink, listenSocket, makeTree, symlink, tempDir, type Spec } from './helpers/tree.js';
 
 const T = 1_650_000_000_123_456_789n;
 const STORE = { exclude: ['.snap'] };
@@ -294,5 +295,83 @@ describe('removed directories', () => {
 
     expect(result.code, result.stderr).toBe(0);
     expect(fs.existsSync(join(repo.rootfs, 'run'))).toBe(false);
+  });
+});
+
+// A checkout reads the blobs of the files it writes while the removed files are unlinked on
+// native threads. These tests check the tree it ends with and where a failed read stops it.
+describe('rollbacks that remove and write', () => {
+  const MiB = 1024 * 1024;
+
+  it('end with the exact tree when both share directories', async () => {
+    const repo = await newRepo({
+      'etc/a': file('a1\n', { mtime: T }),
+      'etc/b': file('b1\n', { mode: 0o600, uid: 7 }),
+      'etc/same-1': 'same\n',
+      'etc/same-2': 'same\n',
+      'etc/x': file('x is a file\n', { mtime: T }),
+      'etc/empty': '',
+      'etc/large': crypto.randomBytes(MiB + 1),
+      'etc/link': hardlink('etc/a'),
+      'lib/y': dir(),
+      'lib/y/kept': 'kept\n',
+    });
+    const stateA = treeState(repo.rootfs, STORE);
+    const a = await repo.commitInProcess('A');
+    fs.rmSync(join(repo.rootfs, 'etc/b'));
+    fs.rmSync(join(repo.rootfs, 'etc/x'));
+    fs.rmSync(join(repo.rootfs, 'etc/link'));
+    fs.rmSync(join(repo.rootfs, 'lib/y/kept'));
+    fs.rmdirSync(join(repo.rootfs, 'lib/y'));
+    makeTree(repo.rootfs, {
+      'etc/a': 'a2\n',
+      'etc/same-2': 'changed\n',
+      'etc/x/inside': 'x is a directory\n',
+      'etc/new': 'new\n',
+      'etc/empty': 'not empty\n',
+      'lib/y': 'y is a file\n',
+    });
+    await repo.commitInProcess('B');
+
+    repo.ok(['checkout', a]);
+
+    expect(treeState(repo.rootfs, STORE)).toEqual(stateA);
+  });
+
+  it('end with the exact tree past the prefetch budget', async () => {
+    // 40 MiB of whole-blob files is more than the 32 MiB read during the unlinks, so the walk
+    // reads the rest.
+    const spec: Spec = {};
+    for (let i = 0; i < 40; i++) spec[`data/f${String(i).padStart(2, '0')}`] = crypto.randomBytes(MiB);
+    const repo = await newRepo(spec);
+    const stateA = treeState(repo.rootfs, STORE);
+    const a = await repo.commitInProcess('A');
+    for (let i = 0; i < 40; i += 2) fs.rmSync(join(repo.rootfs, `data/f${String(i).padStart(2, '0')}`));
+    for (let i = 1; i < 40; i += 2) fs.writeFileSync(join(repo.rootfs, `data/f${String(i).padStart(2, '0')}`), `changed ${i}\n`);
+    await repo.commitInProcess('B');
+
+    repo.ok(['checkout', a]);
+
+    expect(treeState(repo.rootfs, STORE)).toEqual(stateA);
+  });
+
+  it('fail on a missing blob after the writes before it', async () => {
+    const repo = await newRepo({ a: 'a1\n', z: 'z1\n' });
+    const a = await repo.commitInProcess('A');
+    fs.writeFileSync(join(repo.rootfs, 'a'), 'a2\n');
+    fs.writeFileSync(join(repo.rootfs, 'z'), 'z2\n');
+    fs.writeFileSync(join(repo.rootfs, 'gone'), 'gone\n');
+    await repo.commitInProcess('B');
+    // Small commits store loose objects, and a blob's id is the SHA-1 of its git header and content.
+    const missing = crypto.createHash('sha1').update('blob 3\0z1\n').digest('hex');
+    fs.rmSync(join(repo.gitdir, 'objects', missing.slice(0, 2), missing.slice(2)));
+
+    const result = repo.snap(['checkout', a]);
+
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(`object ${missing} not found`);
+    expect(fs.existsSync(join(repo.rootfs, 'gone'))).toBe(false);
+    expect(fs.readFileSync(join(repo.rootfs, 'a'), 'utf8')).toBe('a1\n');
+    expect(fs.readFileSync(join(repo.rootfs, 'z'), 'utf8')).toBe('z2\n');
   });
 });

@@ -24,6 +24,12 @@ export interface ApplyProgress {
  */
 const WHOLE_BLOB_MAX = 1024 * 1024;
 
+/**
+ * Maximum total size, in bytes, of the blobs read while the removals' unlinks run. Blobs past it
+ * are read when the walk writes their files.
+ */
+const PREFETCH_BUDGET = 32 * 1024 * 1024;
+
 let tempCounter = 0;
 
 /** Validates that a stored path is safe to create below the rootfs: no empty, '.', '..' or NUL component. */
@@ -55,10 +61,14 @@ export async function applyChanges(root: Buffer, changes: Change[], objects: Obj
     checkedDirs.add(key);
   };
 
-  // Removals: a deleted or type-changed path goes first, with everything below it.
+  // Removals: a deleted or type-changed path goes first, with everything below it. While the
+  // unlinks run on native threads, the main thread reads the blobs that the walk writes.
   const removals = changes.filter((change) => change.status === 'D' || change.status === 'T');
   rejectMountPoints(root, removals.filter((change) => change.old?.type === 'dir').map((change) => change.path), abs);
-  await removePaths(removals.map((change) => ({ path: abs(change.path), old: change.old })));
+  const blobs = await removePaths(
+    removals.map((change) => ({ path: abs(change.path), old: change.old })),
+    () => prefetchBlobs(changes, objects),
+  );
   const removedDirs = new Set<string>();
   for (const change of removals) {
     if (isBelowAny(change.path, removedDirs)) continue;
@@ -88,12 +98,14 @@ export async function applyChanges(root: Buffer, changes: Change[], objects: Obj
     }
     const parent = parentOf(entry.path);
     if (parent) ensureRealDir(parent);
-    if (entry.linkTarget && !entry.linkTarget.equals(entry.path)) {
+    if (isFollower(entry)) {
       followers.push(entry);
       dirs.defer(parent!);
       continue;
     }
-    await createEntry(abs(entry.path), entry, objects);
+    const blob = blobs.get(entry);
+    blobs.delete(entry);
+    await createEntry(abs(entry.path), entry, objects, blob);
     dirs.touch(entry.path);
     onProgress?.({ done: ++done, total: changes.length });
   }
@@ -198,11 +210,18 @@ function isAncestorKey(dirKey: string, key: string): boolean {
  * Removes paths, given in walk order with the entry the capture found at each, and everything
  * below them. A path already gone is no error. Everything but directories is unlinked first, in
  * one native call on many threads, because freeing a file's blocks is the slowest part of a
- * rollback and overlaps well. Directories follow, deepest first, as they are emptied.
+ * rollback and overlaps well. `whileUnlinking` runs on the main thread meanwhile, and its result
+ * is returned. Neither's error is raised before both have settled, so no work goes on in the
+ * background after an error. Directories follow the unlinks, deepest first, as they are emptied.
  */
-async function removePaths(removals: { path: Buffer; old?: Entry }[]): Promise<void> {
+async function removePaths<T>(removals: { path: Buffer; old?: Entry }[], whileUnlinking: () => Promise<T>): Promise<T> {
   const files = removals.filter(({ old }) => old?.type !== 'dir').map(({ path }) => path);
-  const codes = await unlinkMany(files);
+  const unlinking = unlinkMany(files);
+  const working = whileUnlinking();
+  const [unlinked, worked] = await Promise.allSettled([unlinking, working]);
+  if (unlinked.status === 'rejected') throw unlinked.reason;
+  if (worked.status === 'rejected') throw worked.reason;
+  const codes = unlinked.value;
   for (const [i, path] of files.entries()) {
     // Something else is there now (a directory, say), which the general removal handles.
     if (codes[i] !== null && codes[i] !== 'ENOENT') fs.rmSync(path, { recursive: true, force: true });
@@ -218,6 +237,40 @@ async function removePaths(removals: { path: Buffer; old?: Entry }[]): Promise<v
       fs.rmSync(path, { recursive: true, force: true });
     }
   }
+  return worked.value;
+}
+
+/**
+ * Reads the blobs of the files that the walk writes whole, in walk order, until their total size
+ * would pass PREFETCH_BUDGET, and returns them by entry. A metadata change is left out, because
+ * the walk writes it anew only when it must be relinked. A blob that fails to read ends the
+ * prefetch. The walk reads that blob again and raises the error where it would without a
+ * prefetch, which is after the removals and the writes that come before it.
+ */
+async function prefetchBlobs(changes: Change[], objects: ObjectStore): Promise<Map<Entry, Buffer>> {
+  const blobs = new Map<Entry, Buffer>();
+  let total = 0;
+  for (const { status, new: entry } of changes) {
+    if (status === 'm' || !entry || !isWholeFile(entry) || isFollower(entry)) continue;
+    if (total + entry.size > PREFETCH_BUDGET) break;
+    try {
+      blobs.set(entry, await objects.readTyped(entry.oid!, 'blob'));
+    } catch {
+      break;
+    }
+    total += entry.size;
+  }
+  return blobs;
+}
+
+/** Reports whether `entry` is a regular file small enough to be read whole and written with one call. */
+function isWholeFile(entry: Entry): boolean {
+  return entry.type === 'file' && entry.size <= WHOLE_BLOB_MAX;
+}
+
+/** Reports whether `entry` is a hardlink to an earlier path, which is linked after the walk. */
+function isFollower(entry: Entry): boolean {
+  return !!entry.linkTarget && !entry.linkTarget.equals(entry.path);
 }
 
 /**
@@ -307,9 +360,10 @@ function tempName(path: Buffer): Buffer {
 /**
  * Creates one entry. A directory is made with mode 0700, and its attributes come last. Anything
  * else is made at a temporary name beside `path`, given its attributes, and renamed over whatever
- * is there.
+ * is there. A file that isWholeFile accepts gets `blob` as its content when given, and otherwise
+ * its blob read from `objects`.
  */
-async function createEntry(path: Buffer, entry: Entry, objects: ObjectStore): Promise<void> {
+async function createEntry(path: Buffer, entry: Entry, objects: ObjectStore, blob?: Buffer): Promise<void> {
   if (entry.type === 'dir') {
     const existing = fs.existsSync(path) ? lstatPath(path) : undefined;
     if (existing?.type === 'dir') return;
@@ -319,8 +373,8 @@ async function createEntry(path: Buffer, entry: Entry, objects: ObjectStore): Pr
   }
   const temp = tempName(path);
   try {
-    if (entry.type === 'file' && entry.size <= WHOLE_BLOB_MAX) {
-      fs.writeFileSync(temp, await objects.readTyped(entry.oid!, 'blob'), { flag: 'wx', mode: 0o600 });
+    if (isWholeFile(entry)) {
+      fs.writeFileSync(temp, blob ?? (await objects.readTyped(entry.oid!, 'blob')), { flag: 'wx', mode: 0o600 });
     } else if (entry.type === 'file') {
       const source = await objects.openBlob(entry.oid!);
       await pipeline(source, fs.createWriteStream(temp, { flags: 'wx', mode: 0o600 }));
