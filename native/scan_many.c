@@ -2,9 +2,10 @@
  * readDirTables: readDirStat of many directories in one call, spread over a few threads.
  *
  * A status or commit on a large tree reads every directory once. One libuv request per directory
- * cost more than the reads it ran, so this call takes the whole list instead. Worker threads and
- * the calling thread read the directories, and then the calling thread alone converts the tables
- * to JS values, because Node-API may only be used there.
+ * cost more than the reads it ran, so this call takes the whole list instead. The reads run on a
+ * libuv pool thread and up to MAX_THREADS - 1 threads of its own, so the JS thread is free while
+ * they run. The JS thread alone converts the tables to JS values afterwards, because Node-API may
+ * only be used there.
  */
 #define _GNU_SOURCE
 
@@ -26,7 +27,11 @@
  */
 #define MAX_THREADS 4
 
-/* A view of a stat table owned by JS, whose memory stays put while this call runs. */
+/*
+ * A view of a stat table owned by JS. The memory stays put until the promise settles: the batch
+ * holds a reference to the array of tables, and every view is of an ArrayBuffer's backing store,
+ * which V8 never moves (see typed_array_property).
+ */
 typedef struct {
   const void *names, *numbers, *bigints;
   size_t names_length, numbers_length, bigints_length;
@@ -53,6 +58,28 @@ typedef struct {
   size_t count;
   atomic_size_t next;
 } JobList;
+
+/* One readDirTables call, from its arguments to its settled promise. */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  /* A reference to the `expected` argument, whose tables the jobs view, or NULL without one. */
+  napi_ref expected;
+  DirJob *jobs;
+  uint32_t count;
+} ReadBatch;
+
+static void free_batch(ReadBatch *batch) {
+  if (batch->jobs != NULL) {
+    for (uint32_t i = 0; i < batch->count; i++) {
+      table_free(&batch->jobs[i].table);
+      free(batch->jobs[i].match);
+      free(batch->jobs[i].path);
+    }
+  }
+  free(batch->jobs);
+  free(batch);
+}
 
 static bool same_bytes(const void *a, size_t a_length, const void *b, size_t b_length) {
   return a_length == b_length && (a_length == 0 || memcmp(a, b, a_length) == 0);
@@ -224,7 +251,14 @@ static size_t element_size(napi_typedarray_type type) {
   }
 }
 
-/* Reads the data pointer and byte length of the typed array or Buffer `name` of object. */
+/*
+ * Reads the data pointer and byte length of the typed array or Buffer `name` of object.
+ * napi_get_typedarray_info gets the array's ArrayBuffer from V8, which moves the contents of a
+ * small typed array kept inside the V8 heap to a backing store of its own (Node 20,
+ * js_native_api_v8.cc). A backing store does not move, so the pointer stays valid for as long as
+ * the array is alive and not detached. Buffers and the stat cache's tables are views of
+ * ArrayBuffers outside the heap already.
+ */
 static bool typed_array_property(napi_env env, napi_value object, const char *name, const void **data,
                                  size_t *length) {
   napi_value value;
@@ -307,13 +341,64 @@ static void run_all(DirJob *jobs, size_t count) {
   for (size_t i = 0; i < started; i++) pthread_join(workers[i], NULL);
 }
 
+/* Runs on a libuv pool thread. */
+static void execute(napi_env env, void *data) {
+  (void)env;
+  ReadBatch *batch = data;
+  run_all(batch->jobs, batch->count);
+}
+
 /*
- * readDirTables(paths: Buffer[], expected?: (StatTable | undefined)[]): for each path, the stat
- * table that readDirStat returns plus the directory's own `dev` and `ino` (bigints). When the table
- * equals expected[i] byte for byte, the result has only `dev` and `ino`. When it differs, the result
- * also has `match` (Int32Array): for each entry, the index in expected[i] of the entry with the
- * same name and stat, or -1. The result is null for a
- * path that could not be read, a symlink included. Entries are in readdir order.
+ * Returns the array of job_to_js results, or NULL with an exception pending. Each table is freed
+ * right after its conversion, so at most one table exists in both forms.
+ */
+static napi_value jobs_to_js(napi_env env, ReadBatch *batch) {
+  napi_value result;
+  if (napi_create_array_with_length(env, batch->count, &result) != napi_ok) return throw_napi_failure(env);
+  for (uint32_t i = 0; i < batch->count; i++) {
+    DirJob *job = &batch->jobs[i];
+    napi_value element = job_to_js(env, job);
+    if (element == NULL) return NULL;
+    if (napi_set_element(env, result, i, element) != napi_ok) return throw_napi_failure(env);
+    table_free(&job->table);
+    memset(&job->table, 0, sizeof job->table);
+  }
+  return result;
+}
+
+/* Runs on the JS thread: resolves with the tables, or rejects with the error that stopped their conversion. */
+static void complete(napi_env env, napi_status status, void *data) {
+  ReadBatch *batch = data;
+  napi_value result = status == napi_ok ? jobs_to_js(env, batch) : NULL;
+  if (result != NULL) {
+    napi_resolve_deferred(env, batch->deferred, result);
+  } else {
+    napi_value error = NULL;
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) napi_get_and_clear_last_exception(env, &error);
+    if (error == NULL) {
+      napi_value message;
+      napi_create_string_utf8(env, "snap_native: readDirTables failed to build its result", NAPI_AUTO_LENGTH, &message);
+      napi_create_error(env, NULL, message, &error);
+    }
+    napi_reject_deferred(env, batch->deferred, error);
+  }
+  if (batch->expected != NULL) napi_delete_reference(env, batch->expected);
+  napi_delete_async_work(env, batch->work);
+  free_batch(batch);
+}
+
+/*
+ * readDirTables(paths: Buffer[], expected?: (StatTable | undefined)[]): Promise. Resolves with,
+ * for each path, the stat table that readDirStat returns plus the directory's own `dev` and `ino`
+ * (bigints). When the table equals expected[i] byte for byte, the result has only `dev` and `ino`.
+ * When it differs, the result also has `match` (Int32Array): for each entry, the index in
+ * expected[i] of the entry with the same name and stat, or -1. The result is null for a path that
+ * could not be read, a symlink included. Entries are in readdir order.
+ *
+ * Invalid arguments and a failed allocation throw before anything is read. The promise rejects
+ * only when its result cannot be built. The native threads read the expected tables in place, so
+ * the caller must not change, replace or detach `expected` or its arrays until the promise settles.
  */
 napi_value read_dir_tables(napi_env env, napi_callback_info info) {
   napi_value args[2];
@@ -326,26 +411,33 @@ napi_value read_dir_tables(napi_env env, napi_callback_info info) {
   }
   if (napi_get_array_length(env, args[0], &count) != napi_ok) return throw_napi_failure(env);
 
-  DirJob *jobs = calloc(count > 0 ? count : 1, sizeof *jobs);
-  if (jobs == NULL) return throw_errno(env, ENOMEM, "malloc");
-  napi_value result = NULL;
-  if (fill_jobs(env, args[0], args[1], jobs, count)) {
-    run_all(jobs, count);
-    if (napi_create_array_with_length(env, count, &result) != napi_ok) result = throw_napi_failure(env);
+  ReadBatch *batch = calloc(1, sizeof *batch);
+  if (batch == NULL) return throw_errno(env, ENOMEM, "malloc");
+  batch->jobs = calloc(count > 0 ? count : 1, sizeof *batch->jobs);
+  if (batch->jobs == NULL) {
+    free_batch(batch);
+    return throw_errno(env, ENOMEM, "malloc");
   }
-  /* Each table is freed right after its conversion, so at most one table exists in both forms. */
-  for (uint32_t i = 0; i < count; i++) {
-    if (result != NULL) {
-      napi_value element = job_to_js(env, &jobs[i]);
-      if (element == NULL || napi_set_element(env, result, i, element) != napi_ok) {
-        if (element != NULL) throw_napi_failure(env);
-        result = NULL;
-      }
-    }
-    table_free(&jobs[i].table);
-    free(jobs[i].match);
-    free(jobs[i].path);
+  batch->count = count;
+  if (!fill_jobs(env, args[0], args[1], batch->jobs, count)) {
+    free_batch(batch);
+    return NULL;
   }
-  free(jobs);
-  return result;
+
+  bool has_expected = false;
+  napi_value promise, name;
+  if (napi_is_array(env, args[1], &has_expected) != napi_ok ||
+      (has_expected && napi_create_reference(env, args[1], 1, &batch->expected) != napi_ok) ||
+      napi_create_promise(env, &batch->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "snap:readDirTables", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, execute, complete, batch, &batch->work) != napi_ok ||
+      napi_queue_async_work(env, batch->work) != napi_ok) {
+    /* A promise already created stays pending, and the caller gets the thrown error instead. */
+    if (batch->expected != NULL) napi_delete_reference(env, batch->expected);
+    if (batch->work != NULL) napi_delete_async_work(env, batch->work);
+    free_batch(batch);
+    napi_throw_error(env, NULL, "snap_native: readDirTables could not queue its work");
+    return NULL;
+  }
+  return promise;
 }

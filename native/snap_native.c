@@ -5,8 +5,8 @@
  *   readDirStat, lstatPath               readdir + fstatat / lstat, with nanosecond times and the
  *                                        major and minor numbers of device nodes, returned as a
  *                                        stat table (see "stat tables" below)
- *   readDirTables                        readDirStat of many directories at once on a few threads
- *                                        (scan_many.c)
+ *   readDirTables                        readDirStat of many directories at once on a few threads,
+ *                                        off the JS thread (scan_many.c)
  *   listXattrs, setXattr, removeXattr    llistxattr, lgetxattr, lsetxattr, lremovexattr: the
  *                                        attributes of the path itself, never of a symlink's target
  *   makeDevice, makeFifo                 mknod with makedev, mkfifo
@@ -18,9 +18,10 @@
  *   gzipMember, gzipInfo, gzipBound      one gzip member of a buffer, on libuv's thread pool; the
  *                                        library it uses and the room a member needs (gzip.c)
  *
- * Paths are Buffers of raw bytes, so names that are not UTF-8 pass through unchanged. Every call but
- * hashFiles and gzipMember is synchronous. A failed system call throws an Error shaped like Node's system errors: `code`
- * ('ENOENT'), `errno` (negative, as Node sets it), `syscall`, and the message
+ * Paths are Buffers of raw bytes, so names that are not UTF-8 pass through unchanged. Every call
+ * but hashFiles, gzipMember, readDirTables and unlinkMany is synchronous. A failed system call
+ * throws an Error shaped like Node's system errors: `code` ('ENOENT'), `errno` (negative, as Node
+ * sets it), `syscall`, and the message
  * "ENOENT: no such file or directory, lstat". Messages never contain path bytes, so callers add the
  * path in their own form.
  */

@@ -5,6 +5,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { setTimes } from '../src/native/index.js';
 import { fingerprint, treeState } from './helpers/judge.js';
 import { Repo } from './helpers/repo.js';
 import { run } from './helpers/snap.js';
@@ -93,6 +94,44 @@ describe('a dirty rootfs', () => {
 
     expect(result.code, result.stderr).toBe(0);
     expect(treeState(repo.rootfs, STORE)).toEqual(stateA);
+  });
+
+  // Each change leaves a path that the diff from HEAD to A does not touch, so a checkout that
+  // applied that diff to the dirty rootfs would leave the change in place.
+  it.each([
+    ['a mode alone', (rootfs: string) => fs.chmodSync(join(rootfs, 'keep'), 0o600)],
+    ['content alone', (rootfs: string) => {
+      const path = join(rootfs, 'keep');
+      const { atimeNs, mtimeNs } = fs.statSync(path, { bigint: true });
+      fs.writeFileSync(path, 'KEEP\n');
+      setTimes(Buffer.from(path), atimeNs, mtimeNs);
+    }],
+    ['an added file', (rootfs: string) => fs.writeFileSync(join(rootfs, 'new-file'), 'new\n')],
+    ['a removed file', (rootfs: string) => fs.rmSync(join(rootfs, 'keep'))],
+  ])('with %s ends exactly at the target with --force', async (_change, change) => {
+    const { repo, a, stateA } = await twoSnapshots();
+    change(repo.rootfs);
+
+    await repo.checkoutInProcess(a, true);
+
+    expect(treeState(repo.rootfs, STORE)).toEqual(stateA);
+    expect(repo.ok(['status'])).toContain('rootfs clean');
+  });
+});
+
+describe('a clean rootfs', () => {
+  it('ends exactly at the target', async () => {
+    const { repo, a, stateA, stateB } = await twoSnapshots();
+
+    await repo.checkoutInProcess(a);
+    const atA = treeState(repo.rootfs, STORE);
+    const statusAtA = repo.ok(['status']);
+    await repo.checkoutInProcess('main');
+
+    expect(atA).toEqual(stateA);
+    expect(statusAtA).toContain('rootfs clean');
+    expect(treeState(repo.rootfs, STORE)).toEqual(stateB);
+    expect(repo.ok(['status'])).toContain('rootfs clean');
   });
 });
 

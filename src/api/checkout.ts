@@ -70,9 +70,16 @@ export async function checkout(options: CheckoutOptions): Promise<CheckoutResult
     let changed = 0;
     if (!(newBranch !== undefined && oid === head.oid)) {
       const target = await snapshotRoot(store.objects, (await readCommit(store, oid)).tree);
-      const current = await captureWorktree(store, { write: false, onWarning: options.onWarning });
-      if (!options.force && head.oid) await refuseDirty(store, head.oid, current.root);
-      changed = await writeRootfs(store, current, target, options);
+      let current: Capture;
+      let plan: CheckoutPlan | undefined;
+      if (head.oid) {
+        const headRoot = await snapshotRoot(store.objects, (await readCommit(store, head.oid)).tree);
+        ({ current, plan } = await captureWithPlan(store, headRoot, target, options));
+        if (!options.force) await refuseDirty(store, head.oid, current.root);
+      } else {
+        current = await captureWorktree(store, { write: false, onWarning: options.onWarning });
+      }
+      changed = await writeRootfs(store, current, target, options, plan);
     }
 
     const who = identity(store);
@@ -86,6 +93,47 @@ export async function checkout(options: CheckoutOptions): Promise<CheckoutResult
     if (leaving && leaving !== oid) options.onWarning?.(leftBehindWarning(leaving));
     return { oid, branch, changed };
   });
+}
+
+/** The changes that make one snapshot another, and the target's directories that the diff read. */
+export interface CheckoutPlan {
+  changes: Change[];
+  targetDirs: SnapshotLookup;
+}
+
+/** Lists the changes from `from` to `target` as writeRootfs applies them. */
+async function planCheckout(store: Store, from: SnapshotDir, target: SnapshotDir): Promise<CheckoutPlan> {
+  const targetDirs = new SnapshotLookup(store, target);
+  const changes = await diffSnapshots(store.objects, from, target, undefined, {
+    onTargetDir: (dir, entry) => targetDirs.remember(dir, entry),
+    oldSymlinkTargets: false,
+  });
+  return { changes, targetDirs };
+}
+
+/**
+ * Captures the rootfs and, at the same time, plans the checkout from HEAD's snapshot `headRoot`.
+ * The plan is returned only when the capture equals `headRoot` (a clean rootfs), because only
+ * then do the changes from HEAD's snapshot make the rootfs the target.
+ *
+ * The capture is started first. It reaches its directory reads, which run on native threads,
+ * after a few microtasks, and the diff then runs on the JS thread while the reads go on. The
+ * diff's reads of objects are synchronous, so it yields only to microtasks. NOTE: the overlap
+ * needs the capture to wait for no I/O before its directory reads (StatCache.load reads the cache
+ * file synchronously). After such a wait the whole diff would run first, with the same result.
+ *
+ * A failed diff is dropped: writeRootfs diffs again from the capture and reports any error.
+ */
+async function captureWithPlan(store: Store, headRoot: SnapshotDir, target: SnapshotDir, options: CommonOptions): Promise<{ current: Capture; plan?: CheckoutPlan }> {
+  const capturing = captureWorktree(store, { write: false, onWarning: options.onWarning });
+  const planning = planCheckout(store, headRoot, target);
+  // Both settle before either result is used, so that no failure is left unhandled and no work
+  // goes on after this returns.
+  const [captured, planned] = await Promise.allSettled([capturing, planning]);
+  if (captured.status === 'rejected') throw captured.reason;
+  const current = captured.value;
+  const clean = current.root.rootfsOid === headRoot.rootfsOid && current.root.metaOid === headRoot.metaOid;
+  return { current, plan: clean && planned.status === 'fulfilled' ? planned.value : undefined };
 }
 
 /**
@@ -105,14 +153,12 @@ export async function refuseDirty(store: Store, headOid: string, current: Snapsh
 /**
  * Makes the rootfs (captured as `current`) exactly `target` and returns how many paths changed.
  * Then saves the stat cache for the new state. A failure to save it is only a warning, because the
- * cache only saves work and the one left in place still matches the files it describes.
+ * cache only saves work and the one left in place still matches the files it describes. A `plan`
+ * given must be from a snapshot equal to `current.root` to `target`. Without one, the changes are
+ * diffed here.
  */
-export async function writeRootfs(store: Store, current: Capture, target: SnapshotDir, options: CommonOptions): Promise<number> {
-  const targetDirs = new SnapshotLookup(store, target);
-  const changes = await diffSnapshots(store.objects, current.root, target, undefined, {
-    onTargetDir: (dir, entry) => targetDirs.remember(dir, entry),
-    oldSymlinkTargets: false,
-  });
+export async function writeRootfs(store: Store, current: Capture, target: SnapshotDir, options: CommonOptions, plan?: CheckoutPlan): Promise<number> {
+  const { changes, targetDirs } = plan ?? (await planCheckout(store, current.root, target));
   guardStore(store, changes);
   const lookup = (path: Buffer) => targetDirs.find(path);
   await applyChanges(Buffer.from(store.rootfs), changes, store.objects, async (path) => (await lookup(path))?.entry,
@@ -149,7 +195,7 @@ function guardStore(store: Store, changes: Change[]): void {
  * Only the entries of subdirectories are kept, not whole listings, so memory grows with the
  * number of directories read, not with the number of files.
  */
-class SnapshotLookup {
+export class SnapshotLookup {
   private readonly found = new Map<string, { entry?: Entry; dir?: SnapshotDir }>();
   private readonly listed = new Set<string>();
 

@@ -50,7 +50,7 @@ const NS_PER_SECOND = 1_000_000_000n;
 /** The functions of native/snap_native.c as the addon exports them. */
 interface Addon {
   readDirStat(dir: Buffer): StatTable;
-  readDirTables(dirs: Buffer[], expected?: (StatTable | undefined)[]): ((Partial<StatTable> & { dev: bigint; ino: bigint; match?: Int32Array }) | null)[];
+  readDirTables(dirs: Buffer[], expected?: (StatTable | undefined)[]): Promise<((Partial<StatTable> & { dev: bigint; ino: bigint; match?: Int32Array }) | null)[]>;
   lstatPath(path: Buffer): StatTable;
   openBeneath(root: Buffer, relative: Buffer): number;
   listXattrs(path: Buffer): { name: string; value: Buffer }[];
@@ -286,19 +286,26 @@ export interface DirTable {
 
 /**
  * Reads many directories as readDirTable does, in one native call that spreads the reads over a
- * few threads. Unlike readDirTable, a symlink is never followed as the last path component. Each
- * result is the directory's table with its own device and inode, or undefined when it could not
- * be read (for whatever reason: call readDirTable on that path to get the error). When a table
- * read equals expected[i] byte for byte, the result's table is that same expected[i] object,
- * which saves copying it out of native memory. Otherwise the result has `match`, which spares
- * the caller comparing the entries again (left out only when the addon could not allocate it).
+ * few threads off the JS thread. Unlike readDirTable, a symlink is never followed as the last path
+ * component. Each result is the directory's table with its own device and inode, or undefined
+ * when it could not be read (for whatever reason: call readDirTable on that path to get the
+ * error). When a table read equals expected[i] byte for byte, the result's table is that same
+ * expected[i] object, which saves copying it out of native memory. Otherwise the result has
+ * `match`, which spares the caller comparing the entries again (left out only when the addon
+ * could not allocate it).
+ *
+ * Invalid arguments and a failed allocation throw before anything is read, and the promise rejects
+ * only when the addon cannot build its result. The native threads read the expected tables in
+ * place, so neither `expected` nor its tables may change, be replaced or be detached until the
+ * promise settles.
  */
-export function readDirTables(dirs: Buffer[], expected?: (StatTable | undefined)[]): (DirTable | undefined)[] {
-  return loadAddon().readDirTables(dirs, expected).map((read, i) => {
+export function readDirTables(dirs: Buffer[], expected?: (StatTable | undefined)[]): Promise<(DirTable | undefined)[]> {
+  // Not an async function, so that invalid arguments throw here rather than reject.
+  return loadAddon().readDirTables(dirs, expected).then((reads) => reads.map((read, i) => {
     if (!read) return undefined;
     const table = read.names ? { names: read.names, numbers: read.numbers!, bigints: read.bigints! } : expected![i]!;
     return { table, dev: read.dev, ino: read.ino, ...(read.match ? { match: read.match } : {}) };
-  });
+  }));
 }
 
 /**

@@ -109,7 +109,7 @@ export async function scanTree(root: Buffer, options: ScanOptions): Promise<Scan
 
   // The root's own record sits in the root metadata blob, so the root is reused only when its
   // own stat is unchanged too.
-  const state: ScanState = { root, options, count: 0, readAhead: readAhead(root, options.cache, options.releaseCache ?? false) };
+  const state: ScanState = { root, options, count: 0, readAhead: await readAhead(root, options.cache, options.releaseCache ?? false) };
   const rootUnchanged = options.cache?.rootUnchanged(rootStat) ?? false;
   const scan = await scanDir(state, Buffer.alloc(0), rootStat, rootUnchanged);
   if (!scan.reuse) {
@@ -123,15 +123,16 @@ export async function scanTree(root: Buffer, options: ScanOptions): Promise<Scan
 
 /**
  * Reads the tables of every directory in the cache, which on an unchanged tree are all the
- * directories the scan will enter. Directories that fail to read are left out. With `release`,
+ * directories the scan will enter. The reads run off the JS thread, which is free for other work
+ * until they finish. Directories that fail to read are left out. With `release`,
  * the cache drops each loaded table that the native code has already compared entry by entry, so
  * a scan of a changed tree does not keep the whole loaded cache besides the new tables.
  */
-function readAhead(root: Buffer, cache: StatCache | undefined, release: boolean): Map<string, DirTable> {
+async function readAhead(root: Buffer, cache: StatCache | undefined, release: boolean): Promise<Map<string, DirTable>> {
   const tables = new Map<string, DirTable>();
   if (!cache) return tables;
   const dirs = cache.allDirs();
-  const read = readDirTables(dirs.map(({ path }) => absolute(root, path)), dirs.map(({ dir }) => dir.table));
+  const read = await readDirTables(dirs.map(({ path }) => absolute(root, path)), dirs.map(({ dir }) => dir.table));
   read.forEach((table, i) => {
     if (!table) return;
     tables.set(dirs[i].path.toString('latin1'), table);
