@@ -25,12 +25,22 @@ const WRAPPER = ['(function (exports, require, module, __filename, __dirname) { 
  */
 function loadBundle(bundle, cache = `${bundle}.cache`) {
   const source = WRAPPER[0] + fs.readFileSync(bundle, 'utf8') + WRAPPER[1];
-  const cacheTime = fs.statSync(cache, { throwIfNoEntry: false })?.mtimeMs;
-  const cachedData = cacheTime !== undefined && cacheTime >= fs.statSync(bundle).mtimeMs ? fs.readFileSync(cache) : undefined;
+  const cachedData = readCache(cache, fs.statSync(bundle).mtimeMs);
   const script = new vm.Script(source, { filename: bundle, cachedData });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, Module.createRequire(bundle), module, bundle, path.dirname(bundle));
   return { exports: module.exports, script };
+}
+
+/** Returns the cache at `cache` when it is a readable file not older than `bundleTime`, else undefined. */
+function readCache(cache, bundleTime) {
+  try {
+    const stat = fs.statSync(cache, { throwIfNoEntry: false });
+    return stat?.isFile() && stat.mtimeMs >= bundleTime ? fs.readFileSync(cache) : undefined;
+  } catch {
+    // An unreadable cache (permissions, say) only costs the time it would have saved.
+    return undefined;
+  }
 }
 
 module.exports = { loadBundle };

@@ -170,6 +170,25 @@ static bool object_paths(const char *objects_dir, const unsigned char oid[20], c
 }
 
 /*
+ * Creates a new temporary object file dir/tmp_obj_PID_N for writing and returns its descriptor,
+ * with its name in `temp` (of `size` bytes), or -1 with errno set. A name that exists already is
+ * skipped for the next N: a process killed while writing leaves its files behind, and in a PID
+ * namespace the next snap can have the same PID.
+ */
+static int open_temp(const char *dir, char *temp, size_t size) {
+  for (int attempt = 0; attempt < 1000; attempt++) {
+    unsigned long n = __atomic_add_fetch(&temp_counter, 1, __ATOMIC_RELAXED);
+    if (snprintf(temp, size, "%s/tmp_obj_%ld_%lu", dir, (long)getpid(), n) >= (int)size) {
+      errno = ENAMETOOLONG;
+      return -1;
+    }
+    int fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+    if (fd >= 0 || errno != EEXIST) return fd;
+  }
+  return -1;
+}
+
+/*
  * Stores a deflated object as objects/xx/yyyy unless it exists: written to a temporary file in the
  * same directory and renamed, since a rename within one directory avoids the filesystem-wide lock
  * that renames across directories take. Returns 0 or an errno value, naming the call in *syscall.
@@ -192,9 +211,7 @@ static int store_loose(const char *objects_dir, const unsigned char oid[20], con
     *syscall = "mkdir";
     goto done;
   }
-  unsigned long n = __atomic_add_fetch(&temp_counter, 1, __ATOMIC_RELAXED);
-  snprintf(temp, temp_size, "%s/tmp_obj_%ld_%lu", dir, (long)getpid(), n);
-  int fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+  int fd = open_temp(dir, temp, temp_size);
   if (fd < 0) {
     err = errno;
     *syscall = "open";
@@ -305,13 +322,7 @@ static void stream_item(const HashBatch *batch, HashItem *item, int fd) {
     goto done;
   }
   if (store) {
-    unsigned long n = __atomic_add_fetch(&temp_counter, 1, __ATOMIC_RELAXED);
-    if (snprintf(temp, sizeof temp, "%s/tmp_obj_%ld_%lu", batch->objects_dir, (long)getpid(), n) >= (int)sizeof temp) {
-      item->err = ENAMETOOLONG;
-      item->syscall = "open";
-      goto done;
-    }
-    temp_fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+    temp_fd = open_temp(batch->objects_dir, temp, sizeof temp);
     if (temp_fd < 0) {
       item->err = errno;
       item->syscall = "open";

@@ -1,7 +1,7 @@
 // The CLI bundle and its V8 code cache, as `npm run build` (run once before the tests) leaves them.
 
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -40,6 +40,12 @@ describe('CLI bundle code cache', () => {
 
   it('is optional: the bundle loads without one', () => {
     expect(load(join(scratch, 'missing.cache'))).toEqual({ offered: false, main: 'function' });
+  });
+
+  it('is skipped when it is not a readable file', () => {
+    const directory = join(scratch, 'directory.cache');
+    mkdirSync(directory);
+    expect(load(directory)).toEqual({ offered: false, main: 'function' });
   });
 
   it('is rejected when made from other source', () => {

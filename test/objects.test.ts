@@ -34,4 +34,29 @@ describe('loose object writes', () => {
     expect(execFileSync('git', ['--git-dir', gitdir, 'cat-file', 'blob', oid]).equals(content)).toBe(true);
     for (const file of planted) expect(fs.readFileSync(file, 'utf8')).toBe('native\n');
   });
+
+  it('skip temporary files left by a killed process of the same PID', async () => {
+    // In a PID namespace every snap can run as the same PID, so names a killed one left behind
+    // come up again: both the JS writer's (objects/xx) and the native writer's (objects/).
+    const small = Buffer.from('a small object\n');
+    const oid = hashObject('blob', small);
+    const dir = path.join(gitdir, 'objects', oid.slice(0, 2));
+    fs.mkdirSync(dir, { recursive: true });
+    const objectsDir = path.join(gitdir, 'objects');
+    const left: string[] = [];
+    for (let n = 1; n <= 300; n++) {
+      left.push(path.join(dir, `tmp_obj_${process.pid}_js${n}`), path.join(objectsDir, `tmp_obj_${process.pid}_${n}`));
+    }
+    for (const file of left) fs.writeFileSync(file, 'left behind\n');
+    const large = path.join(gitdir, 'large-file');
+    fs.writeFileSync(large, Buffer.alloc(3 * 1024 * 1024, 1));
+    const objects = new ObjectStore(gitdir);
+
+    expect(await objects.write('blob', small)).toBe(oid);
+    const largeOid = await objects.writeFileBlob(Buffer.from(large), 3 * 1024 * 1024, true);
+
+    expect(execFileSync('git', ['--git-dir', gitdir, 'cat-file', 'blob', oid]).equals(small)).toBe(true);
+    expect(execFileSync('git', ['--git-dir', gitdir, 'cat-file', '-s', largeOid]).toString().trim()).toBe(String(3 * 1024 * 1024));
+    for (const file of left) expect(fs.readFileSync(file, 'utf8')).toBe('left behind\n');
+  });
 });

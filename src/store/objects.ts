@@ -169,16 +169,26 @@ export class ObjectStore {
     return join(this.objectsDir, oid.slice(0, 2), `tmp_obj_${process.pid}_js${tempCounter}`);
   }
 
+  /**
+   * Creates a new temporary file for `oid` ('wx': a file of that name that is not this call's own
+   * is neither overwritten nor removed). A name that exists already is skipped for the next one:
+   * a process killed while writing leaves its files behind, and in a PID namespace the next snap
+   * can have the same PID.
+   */
+  private async openTemp(oid: string): Promise<{ temp: string; handle: fsp.FileHandle }> {
+    for (let attempt = 0; ; attempt++) {
+      const temp = this.tempPath(oid);
+      try {
+        return { temp, handle: await fsp.open(temp, 'wx', 0o444) };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 999) throw ioError('writing object', oid, error);
+      }
+    }
+  }
+
   private async install(oid: string, deflated: Buffer): Promise<void> {
     await this.makeDir(oid);
-    const temp = this.tempPath(oid);
-    let handle: fsp.FileHandle;
-    try {
-      // 'wx': a file of that name that is not this call's own is neither overwritten nor removed.
-      handle = await fsp.open(temp, 'wx', 0o444);
-    } catch (error) {
-      throw ioError('writing object', oid, error);
-    }
+    const { temp, handle } = await this.openTemp(oid);
     try {
       try {
         await handle.writeFile(deflated);
