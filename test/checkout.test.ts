@@ -315,7 +315,35 @@ describe('removed directories', () => {
     }
 
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain("'mnt/data' is the mount point of another filesystem");
+    expect(result.stderr).toContain("'mnt/data' is a mount point");
+    expect(fs.readFileSync(join(repo.rootfs, 'etc/a'), 'utf8')).toBe('changed\n');
+  });
+
+  it.skipIf(!canMount())('stop at a bind mount of the same filesystem', async () => {
+    const repo = await newRepo({ 'etc/a': 'a\n' });
+    const a = await repo.commitInProcess('A');
+    makeTree(repo.rootfs, { 'mnt/data': dir() });
+    await repo.commitInProcess('B');
+    const outside = tempDir('snap-bind-source-');
+    cleanups.push(() => fs.rmSync(outside, { recursive: true, force: true }));
+    fs.writeFileSync(join(outside, 'outside-file'), 'kept\n');
+    const mountPoint = join(repo.rootfs, 'mnt/data');
+    run('mount', ['--bind', outside, mountPoint]);
+    let status;
+    let result;
+    try {
+      status = repo.snap(['status', '--porcelain']);
+      fs.writeFileSync(join(repo.rootfs, 'etc/a'), 'changed\n');
+      result = repo.snap(['checkout', '--force', a]);
+    } finally {
+      run('umount', [mountPoint]);
+    }
+
+    expect(status.stdout).not.toContain('outside-file');
+    expect(status.stderr).toContain("not entering 'mnt/data': it is a mount point");
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("'mnt/data' is a mount point");
+    expect(fs.readFileSync(join(outside, 'outside-file'), 'utf8')).toBe('kept\n');
     expect(fs.readFileSync(join(repo.rootfs, 'etc/a'), 'utf8')).toBe('changed\n');
   });
 

@@ -8,6 +8,7 @@ import { listXattrs, lstatPath, makeDevice, makeFifo, removeXattr, setTimes, set
 import type { Change } from '../store/diff.js';
 import type { ObjectStore } from '../store/objects.js';
 import type { Entry } from './entry.js';
+import { atOrBelowMount, mountPointsBelow } from './mounts.js';
 
 /** Looks up the entry a directory has in the target snapshot (for restoring times of parents). */
 export type DirLookup = (path: Buffer) => Promise<Entry | undefined>;
@@ -64,7 +65,7 @@ export async function applyChanges(root: Buffer, changes: Change[], objects: Obj
   // Removals: a deleted or type-changed path goes first, with everything below it. While the
   // unlinks run on native threads, the main thread reads the blobs that the walk writes.
   const removals = changes.filter((change) => change.status === 'D' || change.status === 'T');
-  rejectMountPoints(root, removals.filter((change) => change.old?.type === 'dir').map((change) => change.path), abs);
+  rejectMountPoints(root, changes, abs);
   const blobs = await removePaths(
     removals.map((change) => ({ path: abs(change.path), old: change.old })),
     () => prefetchBlobs(changes, objects),
@@ -274,22 +275,34 @@ function isFollower(entry: Entry): boolean {
 }
 
 /**
- * Throws UNSAFE_PATH when one of the directories `dirs` (paths below `root`) is the mount point
- * of another filesystem. The scan never enters one, so the snapshot does not hold what is mounted
- * there. Removing it would fail (rmdir gives EBUSY) after the removals before it were done.
+ * Throws UNSAFE_PATH when a change would touch a mount point or what is mounted there. The scan
+ * never enters a mount point, so the snapshot does not hold what is mounted there, and changing
+ * it would change another filesystem or directory tree. Removing the mount point itself fails
+ * (EBUSY) after the changes before it were done. Mount points come from /proc/self/mountinfo,
+ * which also lists bind mounts of the same filesystem. A removed directory on another device
+ * counts as one too, for when mountinfo cannot be read.
  */
-function rejectMountPoints(root: Buffer, dirs: Buffer[], abs: (path: Buffer) => Buffer): void {
-  if (dirs.length === 0) return;
-  const rootDev = lstatPath(root).dev;
-  for (const dir of dirs) {
+function rejectMountPoints(root: Buffer, changes: Change[], abs: (path: Buffer) => Buffer): void {
+  const mountPoints = mountPointsBelow(root);
+  let rootDev: bigint | undefined;
+  for (const { path, status, old } of changes) {
+    if (path.length === 0) continue;
+    const key = path.toString('latin1');
+    const mount = atOrBelowMount(key, mountPoints);
+    if (mount !== undefined) {
+      const at = mount === key ? `'${showPath(path)}' is a mount point` : `'${showPath(path)}' is below the mount point '${showPath(Buffer.from(mount, 'latin1'))}'`;
+      throw new SnapError('UNSAFE_PATH', `${at}, and the target snapshot changes it; unmount it and run the command again`);
+    }
+    if ((status !== 'D' && status !== 'T') || old?.type !== 'dir') continue;
+    rootDev ??= lstatPath(root).dev;
     let dev: bigint;
     try {
-      dev = lstatPath(abs(dir)).dev;
+      dev = lstatPath(abs(path)).dev;
     } catch {
       continue;
     }
     if (dev !== rootDev) {
-      throw new SnapError('UNSAFE_PATH', `'${showPath(dir)}' is the mount point of another filesystem, and the target snapshot does not have it; unmount it and run the command again`);
+      throw new SnapError('UNSAFE_PATH', `'${showPath(path)}' is the mount point of another filesystem, and the target snapshot does not have it; unmount it and run the command again`);
     }
   }
 }

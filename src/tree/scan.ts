@@ -10,6 +10,7 @@ import type { ObjectStore } from '../store/objects.js';
 import { readSnapshotDir, type SnapshotChild } from '../store/snapshot-read.js';
 import { isRacy, sameStat, sameTable, type StatCache } from '../store/stat-cache.js';
 import type { Entry } from './entry.js';
+import { mountPointsBelow } from './mounts.js';
 
 /** A scanned directory. `entry` is unset for a directory reused whole. */
 export interface ScanDir {
@@ -73,6 +74,13 @@ interface ScanState {
   count: number;
   /** Tables read ahead, by latin1 path. Each is taken out when its directory is scanned. */
   readAhead: Map<string, DirTable>;
+  /** Mount points below the root (latin1 paths), bind mounts of the same filesystem included. */
+  mountPoints: Set<string>;
+}
+
+/** Reports whether the directory `info` at `path` is a mount point, which a scan never enters. */
+function isMountPoint(state: ScanState, parent: StatInfo, path: Buffer, info: StatInfo): boolean {
+  return info.dev !== parent.dev || (state.mountPoints.size > 0 && state.mountPoints.has(path.toString('latin1')));
 }
 
 function absolute(root: Buffer, path: Buffer): Buffer {
@@ -109,7 +117,8 @@ export async function scanTree(root: Buffer, options: ScanOptions): Promise<Scan
 
   // The root's own record sits in the root metadata blob, so the root is reused only when its
   // own stat is unchanged too.
-  const state: ScanState = { root, options, count: 0, readAhead: await readAhead(root, options.cache, options.releaseCache ?? false) };
+  const mountPoints = mountPointsBelow(root);
+  const state: ScanState = { root, options, count: 0, readAhead: await readAhead(root, options.cache, options.releaseCache ?? false), mountPoints };
   const rootUnchanged = options.cache?.rootUnchanged(rootStat) ?? false;
   const scan = await scanDir(state, Buffer.alloc(0), rootStat, rootUnchanged);
   if (!scan.reuse) {
@@ -194,11 +203,12 @@ async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReus
     let allReused = true;
     for (const info of toStatInfos(table, 'dir').sort((a, b) => Buffer.compare(a.name, b.name))) {
       if (options.exclude?.some((skip) => skip.dev === info.dev && skip.ino === info.ino)) continue;
-      if (info.dev !== stat.dev) {
+      const path2 = childPath(path, info.name, true);
+      if (isMountPoint(state, stat, path2, info)) {
         allReused = false;
         continue;
       }
-      const sub = await scanDir(state, childPath(path, info.name, true), info);
+      const sub = await scanDir(state, path2, info);
       scannedSubdirs.set(info.name.toString('latin1'), sub);
       if (!sub.reuse) allReused = false;
     }
@@ -234,8 +244,8 @@ async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReus
     let sub: ScanDir | undefined;
     if (info.type === 'dir') {
       const path2 = childPath(path, name, true);
-      if (info.dev !== stat.dev) {
-        options.onWarning?.(`not entering '${showPath(path2)}': it is a mount point of another filesystem`);
+      if (isMountPoint(state, stat, path2, info)) {
+        options.onWarning?.(`not entering '${showPath(path2)}': it is a mount point`);
         sub = { path: path2, stat: info, children: [], subdirs: [], racy: [] };
         reusable = false;
       } else {
