@@ -146,17 +146,15 @@ napi_value snap_gzip_member(napi_env env, napi_callback_info info) {
   job->output = output;
   job->output_capacity = capacity;
   job->level = level;
-  napi_value promise, name;
-  if (napi_create_reference(env, args[0], 1, &job->input_ref) != napi_ok ||
-      napi_create_reference(env, args[2], 1, &job->output_ref) != napi_ok ||
-      napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "snapGzipMember", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, execute, complete, job, &job->work) != napi_ok ||
-      napi_queue_async_work(env, job->work) != napi_ok) {
+  napi_value promise;
+  bool referenced = napi_create_reference(env, args[0], 1, &job->input_ref) == napi_ok &&
+                    napi_create_reference(env, args[2], 1, &job->output_ref) == napi_ok;
+  if (!referenced) throw_napi_failure(env);
+  if (!referenced || !queue_work(env, "gzipMember", execute, complete, job, &job->work, &job->deferred, &promise)) {
     if (job->input_ref != NULL) napi_delete_reference(env, job->input_ref);
     if (job->output_ref != NULL) napi_delete_reference(env, job->output_ref);
     free(job);
-    return throw_napi_failure(env);
+    return NULL;
   }
   return promise;
 }

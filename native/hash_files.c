@@ -550,14 +550,7 @@ static void complete(napi_env env, napi_status status, void *data) {
   HashBatch *batch = data;
   napi_value reply = NULL;
   if (status == napi_ok) status = build_reply(env, batch, &reply);
-  if (status == napi_ok) {
-    napi_resolve_deferred(env, batch->deferred, reply);
-  } else {
-    napi_value message, error;
-    napi_create_string_utf8(env, "snap_native: hashFiles failed to build its result", NAPI_AUTO_LENGTH, &message);
-    napi_create_error(env, NULL, message, &error);
-    napi_reject_deferred(env, batch->deferred, error);
-  }
+  settle_promise(env, batch->deferred, status == napi_ok ? reply : NULL, "hashFiles");
   napi_delete_async_work(env, batch->work);
   if (batch->out != NULL) napi_delete_reference(env, batch->out);
   free_batch(batch);
@@ -636,15 +629,10 @@ napi_value snap_hash_files(napi_env env, napi_callback_info info) {
     }
   }
 
-  napi_value promise, name;
-  if (napi_create_promise(env, &batch->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "snap:hashFiles", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, execute, complete, batch, &batch->work) != napi_ok ||
-      napi_queue_async_work(env, batch->work) != napi_ok) {
-    /* A created promise is left pending here; the thrown error is what the caller gets. */
+  napi_value promise;
+  if (!queue_work(env, "hashFiles", execute, complete, batch, &batch->work, &batch->deferred, &promise)) {
     if (batch->out != NULL) napi_delete_reference(env, batch->out);
     free_batch(batch);
-    napi_throw_error(env, NULL, "snap_native: hashFiles could not queue its work");
     return NULL;
   }
   return promise;

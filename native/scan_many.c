@@ -369,20 +369,7 @@ static napi_value jobs_to_js(napi_env env, ReadBatch *batch) {
 /* Runs on the JS thread: resolves with the tables, or rejects with the error that stopped their conversion. */
 static void complete(napi_env env, napi_status status, void *data) {
   ReadBatch *batch = data;
-  napi_value result = status == napi_ok ? jobs_to_js(env, batch) : NULL;
-  if (result != NULL) {
-    napi_resolve_deferred(env, batch->deferred, result);
-  } else {
-    napi_value error = NULL;
-    bool pending = false;
-    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) napi_get_and_clear_last_exception(env, &error);
-    if (error == NULL) {
-      napi_value message;
-      napi_create_string_utf8(env, "snap_native: readDirTables failed to build its result", NAPI_AUTO_LENGTH, &message);
-      napi_create_error(env, NULL, message, &error);
-    }
-    napi_reject_deferred(env, batch->deferred, error);
-  }
+  settle_promise(env, batch->deferred, status == napi_ok ? jobs_to_js(env, batch) : NULL, "readDirTables");
   if (batch->expected != NULL) napi_delete_reference(env, batch->expected);
   napi_delete_async_work(env, batch->work);
   free_batch(batch);
@@ -425,18 +412,15 @@ napi_value read_dir_tables(napi_env env, napi_callback_info info) {
   }
 
   bool has_expected = false;
-  napi_value promise, name;
+  napi_value promise;
   if (napi_is_array(env, args[1], &has_expected) != napi_ok ||
-      (has_expected && napi_create_reference(env, args[1], 1, &batch->expected) != napi_ok) ||
-      napi_create_promise(env, &batch->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "snap:readDirTables", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, execute, complete, batch, &batch->work) != napi_ok ||
-      napi_queue_async_work(env, batch->work) != napi_ok) {
-    /* A promise already created stays pending, and the caller gets the thrown error instead. */
-    if (batch->expected != NULL) napi_delete_reference(env, batch->expected);
-    if (batch->work != NULL) napi_delete_async_work(env, batch->work);
+      (has_expected && napi_create_reference(env, args[1], 1, &batch->expected) != napi_ok)) {
     free_batch(batch);
-    napi_throw_error(env, NULL, "snap_native: readDirTables could not queue its work");
+    return throw_napi_failure(env);
+  }
+  if (!queue_work(env, "readDirTables", execute, complete, batch, &batch->work, &batch->deferred, &promise)) {
+    if (batch->expected != NULL) napi_delete_reference(env, batch->expected);
+    free_batch(batch);
     return NULL;
   }
   return promise;

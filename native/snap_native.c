@@ -119,6 +119,53 @@ napi_value throw_napi_failure(napi_env env) {
   return NULL;
 }
 
+/* ---------- promises of async work ---------- */
+
+/*
+ * Creates a promise (its deferred in *deferred) and queues `execute` and then `complete` with
+ * `data` on libuv's pool as the work *work, named "snap:NAME". Returns false with an exception
+ * pending when that fails. The promise, if made, then stays pending, and no work is left queued.
+ */
+bool queue_work(napi_env env, const char *name, napi_async_execute_callback execute, napi_async_complete_callback complete,
+                void *data, napi_async_work *work, napi_deferred *deferred, napi_value *promise) {
+  char resource[64];
+  snprintf(resource, sizeof resource, "snap:%s", name);
+  napi_value resource_name;
+  *work = NULL;
+  if (napi_create_promise(env, deferred, promise) == napi_ok &&
+      napi_create_string_utf8(env, resource, NAPI_AUTO_LENGTH, &resource_name) == napi_ok &&
+      napi_create_async_work(env, NULL, resource_name, execute, complete, data, work) == napi_ok &&
+      napi_queue_async_work(env, *work) == napi_ok)
+    return true;
+  if (*work != NULL) napi_delete_async_work(env, *work);
+  char message[100];
+  snprintf(message, sizeof message, "snap_native: %s could not queue its work", name);
+  napi_throw_error(env, NULL, message);
+  return false;
+}
+
+/*
+ * Resolves `deferred` with `result`. A NULL result rejects it instead: with the pending exception
+ * if there is one, else with an Error saying that NAME failed to build its result.
+ */
+void settle_promise(napi_env env, napi_deferred deferred, napi_value result, const char *name) {
+  if (result != NULL) {
+    napi_resolve_deferred(env, deferred, result);
+    return;
+  }
+  napi_value error = NULL;
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) napi_get_and_clear_last_exception(env, &error);
+  if (error == NULL) {
+    char text[100];
+    napi_value message;
+    snprintf(text, sizeof text, "snap_native: %s failed to build its result", name);
+    napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &message);
+    napi_create_error(env, NULL, message, &error);
+  }
+  napi_reject_deferred(env, deferred, error);
+}
+
 /* ---------- arguments ---------- */
 
 /* Fills args with the first count arguments, setting missing ones to undefined. */

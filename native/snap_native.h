@@ -27,6 +27,9 @@ enum { B_DEV, B_INO, B_MTIME, B_CTIME, BIGINT_FIELDS };
 
 napi_value throw_errno(napi_env env, int err, const char *syscall);
 napi_value throw_napi_failure(napi_env env);
+bool queue_work(napi_env env, const char *name, napi_async_execute_callback execute, napi_async_complete_callback complete,
+                void *data, napi_async_work *work, napi_deferred *deferred, napi_value *promise);
+void settle_promise(napi_env env, napi_deferred deferred, napi_value result, const char *name);
 bool get_args(napi_env env, napi_callback_info info, size_t count, napi_value *args);
 char *path_arg(napi_env env, napi_value value, const char *syscall);
 

@@ -74,14 +74,7 @@ static void complete(napi_env env, napi_status status, void *data) {
     if (batch->errors[i] != 0) status = napi_create_string_utf8(env, snap_errno_code(batch->errors[i]), NAPI_AUTO_LENGTH, &code);
     if (status == napi_ok) status = napi_set_element(env, reply, (uint32_t)i, code);
   }
-  if (status == napi_ok) {
-    napi_resolve_deferred(env, batch->deferred, reply);
-  } else {
-    napi_value message, error;
-    napi_create_string_utf8(env, "snap_native: unlinkMany failed to build its result", NAPI_AUTO_LENGTH, &message);
-    napi_create_error(env, NULL, message, &error);
-    napi_reject_deferred(env, batch->deferred, error);
-  }
+  settle_promise(env, batch->deferred, status == napi_ok ? reply : NULL, "unlinkMany");
   napi_delete_async_work(env, batch->work);
   free_batch(batch);
 }
@@ -128,14 +121,9 @@ napi_value unlink_many(napi_env env, napi_callback_info info) {
     }
   }
 
-  napi_value promise, name;
-  if (napi_create_promise(env, &batch->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "snap:unlinkMany", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, execute, complete, batch, &batch->work) != napi_ok ||
-      napi_queue_async_work(env, batch->work) != napi_ok) {
-    /* A created promise is left pending here; the thrown error is what the caller gets. */
+  napi_value promise;
+  if (!queue_work(env, "unlinkMany", execute, complete, batch, &batch->work, &batch->deferred, &promise)) {
     free_batch(batch);
-    napi_throw_error(env, NULL, "snap_native: unlinkMany could not queue its work");
     return NULL;
   }
   return promise;

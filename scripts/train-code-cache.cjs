@@ -14,7 +14,7 @@ const { loadBundle } = require('../bin/load-bundle.cjs');
 const bundle = path.resolve(process.argv[2]);
 const cache = `${bundle}.cache`;
 
-/** A small rootfs: a directory tree, an empty directory, a symlink, a hardlink and a text file. */
+/** Makes a small rootfs: a directory tree, an empty directory, a symlink, a hardlink and files. */
 function makeTree(root) {
   fs.mkdirSync(path.join(root, 'etc/app'), { recursive: true });
   fs.mkdirSync(path.join(root, 'var/empty'), { recursive: true });

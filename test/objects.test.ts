@@ -19,7 +19,7 @@ afterEach(() => {
 });
 
 describe('loose object writes', () => {
-  it('leave temporary files of the native writer alone', async () => {
+  it('leave native temporary files alone', async () => {
     // The native hashFiles writes loose blobs through objects/xx/tmp_obj_PID_N with its own
     // counter, possibly at the same time in the same directory.
     const content = Buffer.from('a loose object\n');
@@ -35,7 +35,7 @@ describe('loose object writes', () => {
     for (const file of planted) expect(fs.readFileSync(file, 'utf8')).toBe('native\n');
   });
 
-  it('skip temporary files left by a killed process of the same PID', async () => {
+  it('skip names a killed process left', async () => {
     // In a PID namespace every snap can run as the same PID, so names a killed one left behind
     // come up again: both the JS writer's (objects/xx) and the native writer's (objects/).
     const small = Buffer.from('a small object\n');

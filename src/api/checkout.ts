@@ -74,8 +74,9 @@ export async function checkout(options: CheckoutOptions): Promise<CheckoutResult
       let plan: CheckoutPlan | undefined;
       if (head.oid) {
         const headRoot = await snapshotRoot(store.objects, (await readCommit(store, head.oid)).tree);
-        ({ current, plan } = await captureWithPlan(store, headRoot, target, options));
-        if (!options.force) await refuseDirty(store, head.oid, current.root);
+        let clean: boolean;
+        ({ current, plan, clean } = await captureWithPlan(store, headRoot, target, options));
+        if (!options.force && !clean) await refuseDirty(store, head.oid, current.root);
       } else {
         current = await captureWorktree(store, { write: false, onWarning: options.onWarning });
       }
@@ -96,7 +97,7 @@ export async function checkout(options: CheckoutOptions): Promise<CheckoutResult
 }
 
 /** The changes that make one snapshot another, and the target's directories that the diff read. */
-export interface CheckoutPlan {
+interface CheckoutPlan {
   changes: Change[];
   targetDirs: SnapshotLookup;
 }
@@ -113,8 +114,8 @@ async function planCheckout(store: Store, from: SnapshotDir, target: SnapshotDir
 
 /**
  * Captures the rootfs and, at the same time, plans the checkout from HEAD's snapshot `headRoot`.
- * The plan is returned only when the capture equals `headRoot` (a clean rootfs), because only
- * then do the changes from HEAD's snapshot make the rootfs the target.
+ * `clean` reports whether the capture equals `headRoot`. The plan is returned only then, because
+ * only then do the changes from HEAD's snapshot make the rootfs the target.
  *
  * The capture is started first. It reaches its directory reads, which run on native threads,
  * after a few microtasks, and the diff then runs on the JS thread while the reads go on. The
@@ -124,7 +125,7 @@ async function planCheckout(store: Store, from: SnapshotDir, target: SnapshotDir
  *
  * A failed diff is dropped: writeRootfs diffs again from the capture and reports any error.
  */
-async function captureWithPlan(store: Store, headRoot: SnapshotDir, target: SnapshotDir, options: CommonOptions): Promise<{ current: Capture; plan?: CheckoutPlan }> {
+async function captureWithPlan(store: Store, headRoot: SnapshotDir, target: SnapshotDir, options: CommonOptions): Promise<{ current: Capture; plan?: CheckoutPlan; clean: boolean }> {
   const capturing = captureWorktree(store, { write: false, onWarning: options.onWarning });
   const planning = planCheckout(store, headRoot, target);
   // Both settle before either result is used, so that no failure is left unhandled and no work
@@ -133,7 +134,7 @@ async function captureWithPlan(store: Store, headRoot: SnapshotDir, target: Snap
   if (captured.status === 'rejected') throw captured.reason;
   const current = captured.value;
   const clean = current.root.rootfsOid === headRoot.rootfsOid && current.root.metaOid === headRoot.metaOid;
-  return { current, plan: clean && planned.status === 'fulfilled' ? planned.value : undefined };
+  return { current, plan: clean && planned.status === 'fulfilled' ? planned.value : undefined, clean };
 }
 
 /**
@@ -195,7 +196,7 @@ function guardStore(store: Store, changes: Change[]): void {
  * Only the entries of subdirectories are kept, not whole listings, so memory grows with the
  * number of directories read, not with the number of files.
  */
-export class SnapshotLookup {
+class SnapshotLookup {
   private readonly found = new Map<string, { entry?: Entry; dir?: SnapshotDir }>();
   private readonly listed = new Set<string>();
 

@@ -287,7 +287,7 @@ function rejectMountPoints(root: Buffer, changes: Change[], abs: (path: Buffer) 
   let rootDev: bigint | undefined;
   for (const { path, status, old } of changes) {
     if (path.length === 0) continue;
-    const key = path.toString('latin1');
+    const key = mountPoints.size > 0 ? path.toString('latin1') : '';
     const mount = atOrBelowMount(key, mountPoints);
     if (mount !== undefined) {
       const at = mount === key ? `'${showPath(path)}' is a mount point` : `'${showPath(path)}' is below the mount point '${showPath(Buffer.from(mount, 'latin1'))}'`;
