@@ -1,6 +1,7 @@
 // The stat cache: after a commit, files whose stat is unchanged are not read again by status or
 // commit, and a file rewritten with the same size and mtime is still caught.
 
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status, type Progress } from '../src/index.js';
 import { readDirTable, setTimes, toStatInfos } from '../src/native/index.js';
 import { isRacy, racyNames, StatCache } from '../src/store/stat-cache.js';
+import { openStore } from '../src/store/store.js';
+import { captureWorktree, refreshStatCache } from '../src/store/worktree.js';
 import { Repo } from './helpers/repo.js';
 import { at, file } from './helpers/tree.js';
 
@@ -149,12 +152,15 @@ describe('stat cache file', () => {
     const saved = fs.readFileSync(index);
     fs.writeFileSync(index, damage(saved));
 
-    const changes = JSON.parse(repo.ok(['status', '--json'])).changes as unknown[];
     const read = await filesReadByStatus(repo);
+    const changes = JSON.parse(repo.ok(['status', '--json'])).changes as unknown[];
+    // The first status saved a fresh cache in place of the damaged one.
+    const readAfter = await filesReadByStatus(repo);
     fs.writeFileSync(index, saved);
 
     expect(changes).toEqual([]);
     expect(read).toBe(3);
+    expect(readAfter).toBe(0);
     expect(await filesReadByStatus(repo)).toBe(0);
   });
 
@@ -271,5 +277,119 @@ describe('racyNames', () => {
     expect(racyNames(table, scanStartNs).sort()).toEqual(byIsRacy);
     expect(byIsRacy).toEqual(cases.filter(([, , racy]) => racy).map(([name]) => name).sort());
     fs.rmSync(dir, { recursive: true });
+  });
+});
+
+/** Replaces the rootfs with a copy of itself (cp -a): the same tree, with new inodes and ctimes. */
+function copyInPlace(repo: Repo): void {
+  execFileSync('cp', ['-a', repo.rootfs, `${repo.rootfs}.copy`]);
+  fs.rmSync(repo.rootfs, { recursive: true });
+  fs.renameSync(`${repo.rootfs}.copy`, repo.rootfs);
+}
+
+describe('stat cache refresh', () => {
+  let repo: Repo;
+  let a: string;
+
+  beforeAll(async () => {
+    repo = await Repo.createInProcess({
+      spec: {
+        'etc/a': file('alpha\n', { mtime: T }),
+        'etc/b': file('bravo\n', { mtime: T }),
+        'usr/lib/c': file('charlie\n', { mtime: T }),
+        d: file('delta\n', { mtime: T }),
+      },
+    });
+    a = await repo.commitInProcess('A');
+    fs.writeFileSync(join(repo.rootfs, 'usr/lib/c'), 'CHARLIE\n');
+    await repo.commitInProcess('B');
+  });
+
+  afterAll(() => repo?.remove());
+
+  /** Copies the rootfs in place, then waits until its new ctimes are too old to be racy. */
+  async function copied(): Promise<void> {
+    copyInPlace(repo);
+    await sleep(RACY_WAIT_MS);
+  }
+
+  it('reads a copied rootfs once in status', async () => {
+    await copied();
+
+    expect(await filesReadByStatus(repo)).toBe(4);
+    expect(await filesReadByStatus(repo)).toBe(0);
+  });
+
+  it('reads a copied rootfs once in diff', async () => {
+    await copied();
+
+    expect(repo.ok(['diff', '--stat'])).toBe('');
+    expect(await filesReadByStatus(repo)).toBe(0);
+  });
+
+  it('reads a copied rootfs once in a checkout of HEAD', async () => {
+    await copied();
+
+    repo.ok(['checkout', 'main']);
+
+    expect(await filesReadByStatus(repo)).toBe(0);
+  });
+
+  it('records directories a checkout left alone', async () => {
+    await copied();
+
+    repo.ok(['checkout', a]);
+    const cache = await StatCache.load(repo.gitdir);
+    repo.ok(['checkout', 'main']);
+
+    // The checkout did not change etc, so its record has a's ids and the copy's stat table.
+    const etc = cache.dir(Buffer.from('etc'));
+    expect(etc?.rootfsOid).toBe(repo.git(['rev-parse', `${a}:rootfs/etc`]).trim());
+    expect(etc && toStatInfos(etc.table!).map((info) => info.ino).sort()).toEqual(
+      toStatInfos(readDirTable(Buffer.from(join(repo.rootfs, 'etc')))).map((info) => info.ino).sort(),
+    );
+  });
+
+  it('skips directories with unstored trees', async () => {
+    await copied();
+    fs.writeFileSync(join(repo.rootfs, 'etc/a'), 'ALPHA\n');
+    await sleep(RACY_WAIT_MS);
+
+    expect(await filesReadByStatus(repo)).toBe(4);
+    const cache = await StatCache.load(repo.gitdir);
+    const committed = JSON.parse(repo.ok(['commit', '--json', '-m', 'C'])) as CommitJson;
+
+    // usr/lib is unchanged and stored, so status refreshed it. etc and the root changed, so it did not.
+    expect(cache.dir(Buffer.from('usr/lib'))?.rootfsOid).toBe(repo.git(['rev-parse', 'main~1:rootfs/usr/lib']).trim());
+    expect(cache.dir(Buffer.from('etc'))?.rootfsOid).toBe(repo.git(['rev-parse', 'main~1:rootfs/etc']).trim());
+    expect(committed.filesRead).toBe(3);
+    expect(repo.git(['show', 'HEAD:rootfs/etc/a'])).toBe('ALPHA\n');
+    expect(() => repo.git(['fsck', '--strict', '--no-dangling'])).not.toThrow();
+  });
+
+  it('skips the save while the store is locked', async () => {
+    await copied();
+    const lock = join(repo.gitdir, 'snap.lock');
+    fs.writeFileSync(lock, '1\n');
+
+    try {
+      expect(await filesReadByStatus(repo)).toBe(4);
+      expect(await filesReadByStatus(repo)).toBe(4);
+    } finally {
+      fs.rmSync(lock);
+    }
+    expect(await filesReadByStatus(repo)).toBe(4);
+    expect(await filesReadByStatus(repo)).toBe(0);
+  });
+
+  it('skips the save after a newer save', async () => {
+    await copied();
+    const store = await openStore({ cwd: repo.rootfs });
+    const capture = await captureWorktree(store, { write: false });
+    repo.ok(['commit', '--allow-empty', '-m', 'saves the cache']);
+    const saved = fs.readFileSync(join(repo.gitdir, 'snap-index'));
+
+    expect(await refreshStatCache(store, capture)).toBe(false);
+    expect(fs.readFileSync(join(repo.gitdir, 'snap-index')).equals(saved)).toBe(true);
   });
 });

@@ -165,7 +165,7 @@ export async function writeRootfs(store: Store, current: Capture, target: Snapsh
   await applyChanges(Buffer.from(store.rootfs), changes, store.objects, async (path) => (await lookup(path))?.entry,
     (progress) => options.onProgress?.({ phase: 'checkout', done: progress.done, total: progress.total }));
   try {
-    await recordCheckout(store, current.cache, changes, async (path) => (await lookup(path))?.dir);
+    await recordCheckout(store, current, changes, async (path) => (await lookup(path))?.dir);
   } catch (error) {
     options.onWarning?.(`the stat cache was not saved (${error instanceof Error ? error.message : String(error)}); the next status or commit reads the changed files again`);
   }

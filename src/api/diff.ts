@@ -5,7 +5,7 @@ import { diffSnapshots, type Change, type DiffFilter } from '../store/diff.js';
 import { readCommit, resolveRevision } from '../store/revision.js';
 import { snapshotRoot, type SnapshotDir } from '../store/snapshot-read.js';
 import { openStore, type Store } from '../store/store.js';
-import { captureWorktree } from '../store/worktree.js';
+import { captureWorktree, refreshStatCache } from '../store/worktree.js';
 import type { CommonOptions } from './common.js';
 
 /** Options of diff: no revision compares HEAD with the rootfs, one compares it with the rootfs. */
@@ -44,7 +44,10 @@ export interface DiffSides {
   toRoot: SnapshotDir;
 }
 
-/** Resolves the two sides of a diff, capturing the rootfs (without writing) when it is one side. */
+/**
+ * Resolves the two sides of a diff, capturing the rootfs when it is one side. Of the store, the
+ * capture writes only the stat cache (see refreshStatCache).
+ */
 export async function resolveSides(options: DiffOptions): Promise<DiffSides> {
   const store = await openStore(options);
   const fromOid = await resolveRevision(store, options.from ?? 'HEAD');
@@ -54,10 +57,14 @@ export async function resolveSides(options: DiffOptions): Promise<DiffSides> {
     return { store, fromOid, toOid, fromRoot, toRoot: await snapshotRoot(store.objects, (await readCommit(store, toOid)).tree) };
   }
   const current = await captureWorktree(store, { write: false, onWarning: options.onWarning, onProgress: options.onProgress });
+  await refreshStatCache(store, current);
   return { store, fromOid, fromRoot, toRoot: current.root };
 }
 
-/** Lists the changes from `from` to `to` in walk order (parents first). Writes nothing. */
+/**
+ * Lists the changes from `from` to `to` in walk order (parents first). Writes nothing but the stat
+ * cache, when the rootfs is a side (see refreshStatCache).
+ */
 export async function diff(options: DiffOptions = {}): Promise<Change[]> {
   const sides = await resolveSides(options);
   return diffSnapshots(sides.store.objects, sides.fromRoot, sides.toRoot, pathFilter(options.paths));

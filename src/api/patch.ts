@@ -196,7 +196,8 @@ export async function* patchesOf(changes: Change[], read: ContentReader, options
 
 /**
  * Compares two sides as `diff` does (no revision: HEAD with the rootfs; one: it with the rootfs;
- * two: the snapshots), limited to `paths`, and returns the changes with a patch maker. Writes nothing.
+ * two: the snapshots), limited to `paths`, and returns the changes with a patch maker. Writes
+ * nothing but the stat cache.
  */
 export async function compare(options: DiffOptions = {}): Promise<Comparison> {
   const filter = pathFilter(options.paths);

@@ -4,7 +4,7 @@ import { diffSnapshots, type Change } from '../store/diff.js';
 import { readCommit } from '../store/revision.js';
 import { snapshotRoot } from '../store/snapshot-read.js';
 import { openStore } from '../store/store.js';
-import { captureWorktree } from '../store/worktree.js';
+import { captureWorktree, refreshStatCache } from '../store/worktree.js';
 import type { CommonOptions } from './common.js';
 import { pathFilter } from './diff.js';
 
@@ -23,12 +23,16 @@ export interface StatusResult {
   changes: Change[];
 }
 
-/** Compares the rootfs with HEAD (everything is added before the first commit). Writes nothing. */
+/**
+ * Compares the rootfs with HEAD (everything is added before the first commit). Writes nothing but
+ * the stat cache, which it refreshes when the scan found stats it lacked (see refreshStatCache).
+ */
 export async function status(options: StatusOptions = {}): Promise<StatusResult> {
   const filter = pathFilter(options.paths);
   const store = await openStore(options);
   const head = await store.refs.head();
   const current = await captureWorktree(store, { write: false, onWarning: options.onWarning, onProgress: options.onProgress });
+  await refreshStatCache(store, current);
   const base = head.oid ? await snapshotRoot(store.objects, (await readCommit(store, head.oid)).tree) : undefined;
   return { branch: head.branch, head: head.oid, changes: await diffSnapshots(store.objects, base, current.root, filter) };
 }

@@ -96,6 +96,11 @@ export class ObjectStore {
     return this.overlay.has(oid) || (this.packWriter?.has(oid) ?? false) || fs.existsSync(this.loosePath(oid)) || this.packs.has(oid);
   }
 
+  /** Reports whether the store itself holds an object with this id, loose or packed (memory aside). */
+  stored(oid: string): boolean {
+    return fs.existsSync(this.loosePath(oid)) || this.packs.has(oid);
+  }
+
   /** Returns the ids of packed objects that start with `prefix` (lowercase hex, 2 to 40 digits). */
   packedIdsWithPrefix(prefix: string): string[] {
     this.packs.refresh();

@@ -75,6 +75,8 @@ export class StatCache {
   private rootStat?: StatInfo;
   private nextRootStat?: StatInfo;
   private readonly childIndex = new Map<string, Map<string, StatInfo>>();
+  /** Device, inode, size and ctime of the cache file as loaded, to tell whether another command replaced it since. */
+  private loadedFile?: string;
 
   /** Number of children answered from the cache since it was loaded. */
   hits = 0;
@@ -148,15 +150,30 @@ export class StatCache {
     this.nextRootStat = isRacy(stat, scanStartNs) ? undefined : stat;
   }
 
+  /** Keeps the loaded stat of the rootfs directory for the next save. */
+  keepRoot(): void {
+    this.nextRootStat = this.rootStat;
+  }
+
+  /** Reports whether the cache file of a store is still the one this cache was loaded from (or still missing). */
+  isCurrent(gitdir: string): boolean {
+    return fileIdentity(join(gitdir, CACHE_FILE)) === this.loadedFile;
+  }
+
   /** Loads the cache of a store; a missing, old or unreadable cache is empty (it only saves work). */
   static async load(gitdir: string): Promise<StatCache> {
     const cache = new StatCache();
     let raw: Buffer;
+    let fd: number | undefined;
     try {
       // One synchronous read: fsp.readFile reads in 512 KiB chunks, each a thread-pool round trip.
-      raw = fs.readFileSync(join(gitdir, CACHE_FILE));
+      fd = fs.openSync(join(gitdir, CACHE_FILE), 'r');
+      cache.loadedFile = identityOf(fs.fstatSync(fd, { bigint: true }));
+      raw = fs.readFileSync(fd);
     } catch {
       return cache;
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
     }
     try {
       const contents = decodeCache(CACHE_VERSION, raw);
@@ -174,7 +191,25 @@ export class StatCache {
   async save(gitdir: string): Promise<void> {
     const target = join(gitdir, CACHE_FILE);
     const temp = `${target}.tmp-${process.pid}`;
-    writeCache(temp, CACHE_VERSION, { root: this.nextRootStat, dirs: [...this.next] });
-    await fsp.rename(temp, target);
+    try {
+      writeCache(temp, CACHE_VERSION, { root: this.nextRootStat, dirs: [...this.next] });
+      await fsp.rename(temp, target);
+    } catch (error) {
+      fs.rmSync(temp, { force: true });
+      throw error;
+    }
+  }
+}
+
+function identityOf(stat: fs.BigIntStats): string {
+  return `${stat.dev}:${stat.ino}:${stat.size}:${stat.ctimeNs}`;
+}
+
+/** Returns the identity of a file (see identityOf), or undefined when it does not exist. */
+function fileIdentity(path: string): string | undefined {
+  try {
+    return identityOf(fs.statSync(path, { bigint: true }));
+  } catch {
+    return undefined;
   }
 }

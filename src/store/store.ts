@@ -150,14 +150,40 @@ export async function openStore(location: StoreLocation = {}): Promise<Store> {
  */
 export async function withStoreLock<T>(store: Store, work: () => Promise<T>): Promise<T> {
   const lock = join(store.gitdir, 'snap.lock');
+  if (!(await takeLock(lock))) {
+    throw new SnapError('LOCKED', `'${lock}' exists: another snap command is working on this store; if none is running, remove the file`);
+  }
+  return holdingLock(lock, work);
+}
+
+/**
+ * Runs `work` holding the store's lock, as withStoreLock does, when the lock is free. Returns
+ * undefined without running it when another command holds the lock or the lock cannot be made
+ * (a read-only store, say), for work that is worth doing only when nothing waits for it.
+ */
+export async function tryStoreLock<T>(store: Store, work: () => Promise<T>): Promise<T | undefined> {
+  const lock = join(store.gitdir, 'snap.lock');
+  try {
+    if (!(await takeLock(lock))) return undefined;
+  } catch {
+    return undefined;
+  }
+  return holdingLock(lock, work);
+}
+
+/** Creates the lock file. Returns false when it exists already. */
+async function takeLock(lock: string): Promise<boolean> {
   try {
     await fsp.writeFile(lock, `${process.pid}\n`, { flag: 'wx' });
+    return true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new SnapError('LOCKED', `'${lock}' exists: another snap command is working on this store; if none is running, remove the file`);
-    }
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw ioError('locking the store at', lock, error);
   }
+}
+
+/** Runs `work` with the lock taken, and removes the lock afterwards or on SIGINT and SIGTERM. */
+async function holdingLock<T>(lock: string, work: () => Promise<T>): Promise<T> {
   // An interrupt must not leave the lock behind; the signal's usual exit status follows.
   const onSignal = (signal: NodeJS.Signals): void => {
     fs.rmSync(lock, { force: true });

@@ -1,13 +1,13 @@
 // Capturing the rootfs as it is now: scan, then build a snapshot in the store or in memory.
 
 import * as fs from 'node:fs';
-import { fileClockNs, hasLinkedFiles, lstatPath, readDirTable } from '../native/index.js';
+import { fileClockNs, hasLinkedFiles, lstatPath, readDirTable, type StatInfo } from '../native/index.js';
 import { scanTree, type ScanDir } from '../tree/scan.js';
 import type { Change } from './diff.js';
 import { SnapshotBuilder, type BuildProgress, type BuiltSnapshot } from './snapshot-write.js';
 import { snapshotRoot, type SnapshotDir } from './snapshot-read.js';
-import { StatCache, racyNames } from './stat-cache.js';
-import type { Store } from './store.js';
+import { StatCache, racyNames, sameTable, type CachedDir } from './stat-cache.js';
+import { tryStoreLock, type Store } from './store.js';
 
 /** Options of captureWorktree. */
 export interface CaptureOptions {
@@ -27,6 +27,15 @@ export interface Capture extends BuiltSnapshot {
    * this one's work. A command that then fails leaves the old cache in place.
    */
   saveCache(): Promise<void>;
+  /**
+   * Fresh records, by latin1 path, of the directories whose record in the stat cache was missing,
+   * out of date or had racy names that are now old enough to trust (a capture without `write`
+   * only). A copied or restored rootfs has new inodes and ctimes, so every record is out of date.
+   */
+  stale: Map<string, CachedDir>;
+  /** Stat of the rootfs directory as the scan read it, and the scan's start (see RACY_WINDOW_NS). */
+  rootStat: StatInfo;
+  scanStartNs: bigint;
 }
 
 /**
@@ -63,18 +72,74 @@ export async function captureWorktree(store: Store, options: CaptureOptions): Pr
 
   // A dry capture keeps no reference to the scan, which is large for a large tree.
   const saveCache = options.write ? cacheSaver(store, cache, scan, scanStartNs) : async (): Promise<void> => {};
-  return { ...built, root: await snapshotRoot(store.objects, built.tree), cache, saveCache };
+  const stale = options.write ? new Map<string, CachedDir>() : staleRecords(cache, scan);
+  return { ...built, root: await snapshotRoot(store.objects, built.tree), cache, saveCache, stale, rootStat: scan.stat, scanStartNs };
+}
+
+/** Collects the fresh records of the scanned directories whose cache record is missing, out of date or racy. */
+function staleRecords(cache: StatCache, scan: ScanDir): Map<string, CachedDir> {
+  const stale = new Map<string, CachedDir>();
+  const visit = (dir: ScanDir): void => {
+    const ids = dir.written ?? dir.reuse;
+    if (dir.table && ids && !dir.cacheCurrent) {
+      const cached = cache.dir(dir.path);
+      if (!cached?.table || !sameTable(cached.table, dir.table) || dir.racy.length < cached.racy.length) {
+        stale.set(dir.path.toString('latin1'), { table: dir.table, racy: dir.racy, ...ids });
+      }
+    }
+    for (const sub of dir.subdirs) visit(sub);
+  };
+  visit(scan);
+  return stale;
+}
+
+/**
+ * Saves the stale records of a capture without `write` (status, diff) into the stat cache, so
+ * the next capture does not read those files again, as git status refreshes its index. Only
+ * directories whose trees are in the store are recorded, because a changed directory's ids exist
+ * in memory only. The save is skipped when another command holds the store lock or has replaced
+ * the cache file since this capture loaded it. Returns whether the cache was saved. A failure to
+ * save is not an error, because the cache left in place still matches the files it describes.
+ */
+export async function refreshStatCache(store: Store, capture: Capture): Promise<boolean> {
+  try {
+    return await saveStale(store, capture);
+  } catch {
+    return false;
+  }
+}
+
+async function saveStale(store: Store, capture: Capture): Promise<boolean> {
+  const stored = (oid: string | undefined): boolean => oid === undefined || store.objects.stored(oid);
+  const records = [...capture.stale].filter(([, record]) => stored(record.rootfsOid) && stored(record.metaOid));
+  if (records.length === 0) return false;
+  const { cache } = capture;
+  const saved = await tryStoreLock(store, async () => {
+    // Another command may have saved the cache since, from a newer state of the rootfs.
+    if (!cache.isCurrent(store.gitdir)) return false;
+    const fresh = new Map(records);
+    cache.keepLoaded((key) => !fresh.has(key));
+    for (const [key, record] of records) cache.record(Buffer.from(key, 'latin1'), record);
+    // The root's own record is in the root directory's metadata, so its stat goes with that record.
+    if (fresh.has('')) cache.recordRoot(capture.rootStat, capture.scanStartNs);
+    else cache.keepRoot();
+    await cache.save(store.gitdir);
+    return true;
+  });
+  return saved ?? false;
 }
 
 /**
  * Saves the stat cache as a checkout that applied `changes` left the rootfs, so the next capture
  * reads no file the checkout wrote. Every directory that contains a changed path, or lies above one,
  * gets a fresh stat table and the ids that `findDir` returns for it in the target snapshot.
- * Records of other directories stay as loaded, since the checkout changed nothing in them;
- * records at or below a removed directory are dropped. Call it only after the checkout succeeded.
+ * Other directories keep their records as loaded, or take the fresh ones of `current`, the
+ * capture before the checkout, where those were stale. Records at or below a removed directory
+ * are dropped. Call it only after the checkout succeeded.
  */
-export async function recordCheckout(store: Store, cache: StatCache, changes: Change[], findDir: (path: Buffer) => Promise<SnapshotDir | undefined>): Promise<void> {
-  if (changes.length === 0) return;
+export async function recordCheckout(store: Store, current: Capture, changes: Change[], findDir: (path: Buffer) => Promise<SnapshotDir | undefined>): Promise<void> {
+  const { cache, stale } = current;
+  if (changes.length === 0 && stale.size === 0) return;
   const refreshed = new Map<string, Buffer>();
   const removed = new Set<string>();
   for (const change of changes) {
@@ -99,6 +164,11 @@ export async function recordCheckout(store: Store, cache: StatCache, changes: Ch
     if (!refreshed.has(key) && !isAtOrBelowAny(key, removed) && dir.table && hasLinkedFiles(dir.table)) refreshed.set(key, path);
   }
   cache.keepLoaded((key) => !refreshed.has(key) && !isAtOrBelowAny(key, removed));
+  // The capture's fresh records replace out-of-date ones. A directory the checkout did not change
+  // has the same ids in the capture and in the target, so its trees are in the store.
+  for (const [key, record] of stale) {
+    if (!refreshed.has(key) && !isAtOrBelowAny(key, removed)) cache.record(Buffer.from(key, 'latin1'), record);
+  }
 
   // Stats taken from here on are compared with this start, as a scan's are (see RACY_WINDOW_NS).
   const scanStartNs = fileClockNs();

@@ -30,6 +30,8 @@ export interface ScanDir {
   entries?: number;
   /** Subtree ids once written (set by buildSnapshot). */
   written?: { rootfsOid: string; metaOid?: string };
+  /** True when the stat cache's record of this directory has this same table and no racy names. */
+  cacheCurrent?: boolean;
 }
 
 /** One scanned child: its name and entry, and the subtree for a directory. */
@@ -194,7 +196,7 @@ async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReus
   const { table, match } = dirTable(state, path, stat);
   const cached = options.cache?.dir(path);
   const unchanged = cached?.table !== undefined && cached.racy.length === 0 && sameTable(cached.table, table);
-  const dir: ScanDir = { path, stat, children: [], subdirs: [], table, racy: [] };
+  const dir: ScanDir = { path, stat, children: [], subdirs: [], table, racy: [], cacheCurrent: unchanged };
 
   // Fast path: with every child stat unchanged, only subdirectories need a look. If they are all
   // unchanged too, the directory is reused without building an object per child.
