@@ -1,7 +1,7 @@
 // Tests of the tree name rules: which file names are stored escaped.
 
 import { describe, expect, it } from 'vitest';
-import { fromTreeName, needsEscape, toTreeName } from '../src/store/names.js';
+import { fromTreeKey, fromTreeName, needsEscape, toTreeName } from '../src/store/names.js';
 
 const ZWNJ = '\u200c';
 const BOM = '\ufeff';
@@ -40,5 +40,10 @@ describe('needsEscape', () => {
     const name = Buffer.from('.GIT');
     expect(toTreeName(name).toString()).toBe('.snap-name-2e474954');
     expect(fromTreeName(toTreeName(name))).toEqual(name);
+  });
+
+  it.each([['.GIT'], ['plain'], ['\xff\x01 name']])('round-trips %j as a latin1 key', (text) => {
+    const name = Buffer.from(text, 'latin1');
+    expect(fromTreeKey(toTreeName(name).toString('latin1'))).toBe(name.toString('latin1'));
   });
 });

@@ -4,7 +4,7 @@
 import type { Entry } from '../tree/entry.js';
 import { formatRecord, joinPath } from './meta-format.js';
 import type { ObjectStore } from './objects.js';
-import { readSnapshotDir, readSnapshotListing, readSymlinkTarget, toSnapshotChild, walkSnapshot, type ListedChild, type ReadDirOptions, type SnapshotChild, type SnapshotDir } from './snapshot-read.js';
+import { compareKeys, readSnapshotDir, readSnapshotListing, readSymlinkTarget, toSnapshotChild, walkSnapshot, type ListedChild, type ReadDirOptions, type SnapshotChild, type SnapshotDir } from './snapshot-read.js';
 
 /** Listings are read without symlink targets, because ids decide. Only changed symlinks get theirs. */
 const LISTING: ReadDirOptions = { symlinkTargets: false };
@@ -111,8 +111,11 @@ async function diffDir(walk: DiffWalk, from: SnapshotDir | undefined, to: Snapsh
   while (i < beforeChildren.length || j < after.children.length) {
     const a = beforeChildren[i];
     const b = after.children[j];
-    const order = !a ? 1 : !b ? -1 : Buffer.compare(a.name, b.name);
-    const relation = filter ? relate(joinPath(to.path, (order < 0 ? a : b).name), filter) : 'inside';
+    let order: number;
+    if (!a) order = 1;
+    else if (!b) order = -1;
+    else order = compareKeys(a.key, b.key);
+    const relation = filter ? relate(joinPath(to.path, Buffer.from((order < 0 ? a : b).key, 'latin1')), filter) : 'inside';
     if (order < 0) {
       if (relation !== 'outside') await emitAll(walk, toSnapshotChild(before!, a), 'D', relation === 'inside' ? undefined : filter);
       i += 1;
@@ -134,7 +137,7 @@ async function diffDir(walk: DiffWalk, from: SnapshotDir | undefined, to: Snapsh
  * tree mode and subtree ids. Equal lines parse to equal records, so nothing below them differs.
  */
 function sameListed(a: ListedChild, b: ListedChild): boolean {
-  return a.line === b.line && a.stored?.oid === b.stored?.oid && a.stored?.mode === b.stored?.mode && a.metaOid === b.metaOid;
+  return a.line === b.line && a.stored?.id === b.stored?.id && a.stored?.mode === b.stored?.mode && a.metaId === b.metaId;
 }
 
 async function diffChild(walk: DiffWalk, a: SnapshotChild, b: SnapshotChild, filter?: DiffFilter): Promise<void> {

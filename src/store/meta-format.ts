@@ -121,10 +121,11 @@ export function splitMeta(oid: string, content: Buffer): string[] {
   return lines.slice(1).filter((line) => line !== '');
 }
 
-/** Returns the decoded name of a record line. */
-export function recordName(line: string): Buffer {
+/** Returns the decoded name of a record line as a latin1 string (one character per byte). */
+export function recordKey(line: string): string {
   const space = line.indexOf(' ');
-  return decodeField(space < 0 ? line : line.slice(0, space));
+  const field = space < 0 ? line : line.slice(0, space);
+  return field.includes('%') ? decodeField(field).toString('latin1') : field;
 }
 
 /**

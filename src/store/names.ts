@@ -3,6 +3,7 @@
 // names are stored hex-encoded behind a marker and decoded on the way out.
 
 const ESCAPE_PREFIX = Buffer.from('.snap-name-');
+const ESCAPE_KEY = ESCAPE_PREFIX.toString('latin1');
 const RESERVED_PREFIX = Buffer.from('.snap-');
 
 /** Name of the metadata blob in each directory of the meta tree; never a stored file name. */
@@ -74,6 +75,12 @@ export function needsEscape(name: Buffer): boolean {
 export function toTreeName(name: Buffer): Buffer {
   if (!needsEscape(name)) return name;
   return Buffer.concat([ESCAPE_PREFIX, Buffer.from(name.toString('hex'), 'latin1')]);
+}
+
+/** Returns fromTreeName of a stored name given as a latin1 string, as a latin1 string. */
+export function fromTreeKey(stored: string): string {
+  if (!stored.startsWith(ESCAPE_KEY)) return stored;
+  return Buffer.from(stored.slice(ESCAPE_KEY.length), 'hex').toString('latin1');
 }
 
 /** Returns the file name of a stored tree name; the inverse of toTreeName. */

@@ -3,8 +3,8 @@
 
 import { SnapError, showPath } from '../errors.js';
 import type { Entry } from '../tree/entry.js';
-import { META_BLOB_NAME, fromTreeName } from './names.js';
-import { ROOT_RECORD_NAME, joinPath, parseRecord, recordName, splitMeta } from './meta-format.js';
+import { META_BLOB_NAME, fromTreeKey } from './names.js';
+import { ROOT_RECORD_NAME, joinPath, parseRecord, recordKey, splitMeta } from './meta-format.js';
 import type { ObjectStore } from './objects.js';
 import { EMPTY_TREE, MODE_TREE, parseTree } from './tree-object.js';
 
@@ -47,13 +47,23 @@ export interface ReadDirOptions {
 
 /** One child of a stored directory as listed, before its record line is parsed. */
 export interface ListedChild {
-  name: Buffer;
+  /**
+   * The child's name as a latin1 string (one character per byte). Such strings compare as their
+   * bytes do, and cost less to make and compare than Buffers.
+   */
+  key: string;
   /** The child's line in its directory's metadata blob (see meta-format.ts). */
   line: string;
   /** The child's entry in the directory's rootfs tree, unset for types without content there. */
-  stored?: { mode: string; oid: string };
-  /** The child's subtree in the meta tree, set for a directory with children. */
-  metaOid?: string;
+  stored?: RawTreeEntry;
+  /** The 20-byte id, in latin1, of the child's subtree in the meta tree; set for a directory with children. */
+  metaId?: string;
+}
+
+/** A rootfs tree entry as listed: its mode and its 20-byte id in latin1 (see hexId). */
+export interface RawTreeEntry {
+  mode: string;
+  id: string;
 }
 
 /** The children of a stored directory, listed by readSnapshotListing. */
@@ -67,38 +77,72 @@ export interface SnapshotListing {
   children: ListedChild[];
 }
 
+/** Compares two names given as latin1 strings, bytewise. */
+export function compareKeys(a: string, b: string): number {
+  if (a === b) return 0;
+  return a < b ? -1 : 1;
+}
+
+/** Returns the hex form of an object id listed as 20 latin1 characters. */
+export function hexId(id: string): string {
+  return Buffer.from(id, 'latin1').toString('hex');
+}
+
+/** The tree name of the metadata blob and the record name of the root, as latin1 strings. */
+const META_BLOB_KEY = META_BLOB_NAME.toString('latin1');
+const ROOT_RECORD_KEY = ROOT_RECORD_NAME.toString('latin1');
+
+/**
+ * Calls `visit` for each entry of a tree object, with the stored name, mode and id as latin1
+ * strings. Throws CORRUPT on malformed content.
+ */
+function forEachTreeEntry(oid: string, content: Buffer, visit: (name: string, mode: string, id: string) => void): void {
+  const text = content.toString('latin1');
+  let offset = 0;
+  while (offset < text.length) {
+    const space = text.indexOf(' ', offset);
+    const nul = space < 0 ? -1 : text.indexOf('\0', space + 1);
+    if (nul < 0 || nul + 21 > text.length) throw new SnapError('CORRUPT', `tree ${oid} is damaged; run 'git fsck' on the store`);
+    visit(text.slice(space + 1, nul), text.slice(offset, space), text.slice(nul + 1, nul + 21));
+    offset = nul + 21;
+  }
+}
+
 /**
  * Lists the children of a stored directory, sorted bytewise by name, without parsing their
  * records. toSnapshotChild parses one. For the root directory the rootfs's own entry is parsed
  * as `self`. A diff compares most children by line and ids alone, so it parses only those that
- * changed.
+ * changed. Names and ids stay latin1 strings until then.
  */
 export async function readSnapshotListing(objects: ObjectStore, dir: SnapshotDir): Promise<SnapshotListing> {
   if (!dir.metaOid) return { dir, metaBlob: '', children: [] };
-  const content = new Map<string, { mode: string; oid: string }>();
-  for (const item of parseTree(dir.rootfsOid, await objects.readTyped(dir.rootfsOid, 'tree'))) {
-    content.set(fromTreeName(item.name).toString('latin1'), { mode: item.mode, oid: item.oid });
-  }
+  const content = new Map<string, RawTreeEntry>();
+  forEachTreeEntry(dir.rootfsOid, await objects.readTyped(dir.rootfsOid, 'tree'), (name, mode, id) => {
+    content.set(fromTreeKey(name), { mode, id });
+  });
   const subMeta = new Map<string, string>();
-  let metaBlob: string | undefined;
-  for (const item of parseTree(dir.metaOid, await objects.readTyped(dir.metaOid, 'tree'))) {
-    if (item.name.equals(META_BLOB_NAME)) metaBlob = item.oid;
-    else subMeta.set(fromTreeName(item.name).toString('latin1'), item.oid);
-  }
-  if (!metaBlob) throw new SnapError('CORRUPT', `meta tree ${dir.metaOid} has no ${META_BLOB_NAME.toString()} blob`);
+  let metaBlobId: string | undefined;
+  forEachTreeEntry(dir.metaOid, await objects.readTyped(dir.metaOid, 'tree'), (name, _mode, id) => {
+    if (name === META_BLOB_KEY) metaBlobId = id;
+    else subMeta.set(fromTreeKey(name), id);
+  });
+  if (metaBlobId === undefined) throw new SnapError('CORRUPT', `meta tree ${dir.metaOid} has no ${META_BLOB_KEY} blob`);
+  const metaBlob = hexId(metaBlobId);
 
   let self: Entry | undefined;
   const children: ListedChild[] = [];
+  let sorted = true;
   for (const line of splitMeta(metaBlob, await objects.readTyped(metaBlob, 'blob'))) {
-    const name = recordName(line);
-    if (dir.path.length === 0 && name.equals(ROOT_RECORD_NAME)) {
-      self = parseRecord(metaBlob, dir.path, line, name).entry;
+    const key = recordKey(line);
+    if (dir.path.length === 0 && key === ROOT_RECORD_KEY) {
+      self = parseRecord(metaBlob, dir.path, line, ROOT_RECORD_NAME).entry;
       continue;
     }
-    const key = name.toString('latin1');
-    children.push({ name, line, stored: content.get(key), metaOid: subMeta.get(key) });
+    if (children.length > 0 && children[children.length - 1].key >= key) sorted = false;
+    children.push({ key, line, stored: content.get(key), metaId: subMeta.get(key) });
   }
-  children.sort((a, b) => Buffer.compare(a.name, b.name));
+  // snap writes the lines sorted by name, so this sort runs only for blobs written otherwise.
+  if (!sorted) children.sort((a, b) => compareKeys(a.key, b.key));
   return { dir, metaBlob, self, children };
 }
 
@@ -109,15 +153,15 @@ export async function readSnapshotListing(objects: ObjectStore, dir: SnapshotDir
  */
 export function toSnapshotChild(listing: SnapshotListing, listed: ListedChild): SnapshotChild {
   const { dir } = listing;
-  const { name, entry } = parseRecord(listing.metaBlob, dir.path, listed.line, listed.name);
+  const { name, entry } = parseRecord(listing.metaBlob, dir.path, listed.line, Buffer.from(listed.key, 'latin1'));
   const { stored } = listed;
   const child: SnapshotChild = { name, entry };
   if (entry.type === 'dir') {
     if (!stored || stored.mode !== MODE_TREE) throw missing(dir.path, name);
-    child.dir = { path: entry.path, rootfsOid: stored.oid, metaOid: listed.metaOid };
+    child.dir = { path: entry.path, rootfsOid: hexId(stored.id), metaOid: listed.metaId === undefined ? undefined : hexId(listed.metaId) };
   } else if (entry.type === 'file' || entry.type === 'symlink') {
     if (!stored) throw missing(dir.path, name);
-    entry.oid = stored.oid;
+    entry.oid = hexId(stored.id);
   }
   return child;
 }
