@@ -99,21 +99,6 @@ static void complete(napi_env env, napi_status status, void *data) {
   free(job);
 }
 
-/* Reads a Uint8Array argument's bytes. Returns false with a TypeError pending otherwise. */
-static bool bytes_arg(napi_env env, napi_value value, const char *message, void **bytes, size_t *length) {
-  bool is_typedarray = false;
-  napi_typedarray_type type;
-  size_t offset = 0;
-  napi_value arraybuffer;
-  if (napi_is_typedarray(env, value, &is_typedarray) != napi_ok || !is_typedarray ||
-      napi_get_typedarray_info(env, value, &type, length, bytes, &arraybuffer, &offset) != napi_ok ||
-      type != napi_uint8_array) {
-    napi_throw_type_error(env, NULL, message);
-    return false;
-  }
-  return true;
-}
-
 /*
  * gzipMember(data: Uint8Array, level: number, output: Uint8Array): Promise<number>, the length of
  * the member written to the start of `output`. An output of gzipBound(data.length) bytes always

@@ -32,16 +32,9 @@ napi_value inflate_exact(napi_env env, napi_callback_info info) {
   napi_value args[2];
   if (!get_args(env, info, 2, args)) return NULL;
 
-  bool is_typedarray = false;
-  napi_typedarray_type type = napi_int8_array;
   size_t input_length = 0;
   void *input = NULL;
-  if (napi_is_typedarray(env, args[0], &is_typedarray) != napi_ok || !is_typedarray ||
-      napi_get_typedarray_info(env, args[0], &type, &input_length, &input, NULL, NULL) != napi_ok ||
-      type != napi_uint8_array) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "inflateExact: input must be a Uint8Array");
-    return NULL;
-  }
+  if (!bytes_arg(env, args[0], "inflateExact: input must be a Uint8Array", &input, &input_length)) return NULL;
   double size_number = -1;
   if (napi_get_value_double(env, args[1], &size_number) != napi_ok || !(size_number >= 0 && size_number <= MAX_SIZE) ||
       size_number != (double)(uint64_t)size_number) {

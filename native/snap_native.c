@@ -179,6 +179,21 @@ bool get_args(napi_env env, napi_callback_info info, size_t count, napi_value *a
 }
 
 /*
+ * Reads the bytes of a Uint8Array argument (a Buffer is one). Returns false with a TypeError
+ * (code ERR_INVALID_ARG_TYPE, the given message) pending otherwise.
+ */
+bool bytes_arg(napi_env env, napi_value value, const char *message, void **bytes, size_t *length) {
+  bool is_typedarray = false;
+  napi_typedarray_type type = napi_int8_array;
+  if (napi_is_typedarray(env, value, &is_typedarray) != napi_ok || !is_typedarray ||
+      napi_get_typedarray_info(env, value, &type, length, bytes, NULL, NULL) != napi_ok || type != napi_uint8_array) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
+    return false;
+  }
+  return true;
+}
+
+/*
  * Copies a Buffer argument into a malloc'd NUL-terminated string that the caller frees. Returns
  * NULL with an exception pending if the value is not a Buffer, or (EINVAL from syscall) if it
  * contains a NUL byte, which no path can.
@@ -899,6 +914,10 @@ NAPI_MODULE_INIT() {
       {"inflateExact", NULL, inflate_exact, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unlinkMany", NULL, unlink_many, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fileClockNs", NULL, file_clock_ns, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unmatchedTreeNames", NULL, unmatched_tree_names, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unmatchedMetaNames", NULL, unmatched_meta_names, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"findTreeEntries", NULL, find_tree_entries, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"findMetaLines", NULL, find_meta_lines, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions) != napi_ok)
     return throw_napi_failure(env);

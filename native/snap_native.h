@@ -31,6 +31,7 @@ bool queue_work(napi_env env, const char *name, napi_async_execute_callback exec
                 void *data, napi_async_work *work, napi_deferred *deferred, napi_value *promise);
 void settle_promise(napi_env env, napi_deferred deferred, napi_value result, const char *name);
 bool get_args(napi_env env, napi_callback_info info, size_t count, napi_value *args);
+bool bytes_arg(napi_env env, napi_value value, const char *message, void **bytes, size_t *length);
 char *path_arg(napi_env env, napi_value value, const char *syscall);
 
 int scan_directory(DIR *dir, StatTable *table, const char **syscall);
@@ -45,6 +46,12 @@ napi_value read_dir_tables(napi_env env, napi_callback_info info);
 
 /* unlink_many.c */
 napi_value unlink_many(napi_env env, napi_callback_info info);
+
+/* listing_diff.c */
+napi_value unmatched_tree_names(napi_env env, napi_callback_info info);
+napi_value unmatched_meta_names(napi_env env, napi_callback_info info);
+napi_value find_tree_entries(napi_env env, napi_callback_info info);
+napi_value find_meta_lines(napi_env env, napi_callback_info info);
 
 /* inflate.c */
 napi_value inflate_exact(napi_env env, napi_callback_info info);

@@ -67,6 +67,10 @@ interface Addon {
   inflateExact(input: Uint8Array, size: number): Buffer;
   unlinkMany(paths: Buffer[]): Promise<(string | null)[]>;
   fileClockNs(): bigint;
+  unmatchedTreeNames(a: Uint8Array, b: Uint8Array): string | null;
+  unmatchedMetaNames(a: Uint8Array, b: Uint8Array): string;
+  findTreeEntries(tree: Uint8Array, names: Uint8Array): Int32Array | null;
+  findMetaLines(blob: Uint8Array, fields: Uint8Array): Int32Array;
 }
 
 /** The library that gzipMember compresses with, chosen when the addon was built, and its top level. */
@@ -386,6 +390,44 @@ export function setTimes(path: Buffer, atimeNs: bigint, mtimeNs: bigint): void {
   const [atimeSec, atimeNsec] = splitNs(atimeNs);
   const [mtimeSec, mtimeNsec] = splitNs(mtimeNs);
   loadAddon().setTimes(path, atimeSec, atimeNsec, mtimeSec, mtimeNsec);
+}
+
+/**
+ * Returns the stored names (latin1) of the entries of two Git tree objects that have no identical
+ * entry (mode, name and id) in the other, or undefined when either tree is damaged. A name can
+ * be listed twice: a subtree on one side and another type on the other. Entries are matched byte
+ * for byte, walking both trees in Git's order.
+ */
+export function unmatchedTreeNames(a: Uint8Array, b: Uint8Array): string[] | undefined {
+  const joined = loadAddon().unmatchedTreeNames(a, b);
+  if (joined === null) return undefined;
+  return joined === '' ? [] : joined.split('\0');
+}
+
+/**
+ * Returns the name fields (latin1, percent-encoded as written) of the record lines of two
+ * metadata blobs that have no identical line in the other, each name once. The first line of
+ * each blob, the format header, is skipped without a check.
+ */
+export function unmatchedMetaNames(a: Uint8Array, b: Uint8Array): string[] {
+  const joined = loadAddon().unmatchedMetaNames(a, b);
+  return joined === '' ? [] : joined.split('\0');
+}
+
+/**
+ * Returns, for each stored name (latin1, never empty), the offset in the tree object where the
+ * entry of that name starts, or -1 when there is none. Returns undefined when the tree is damaged.
+ */
+export function findTreeEntries(tree: Uint8Array, names: string[]): Int32Array | undefined {
+  return loadAddon().findTreeEntries(tree, Buffer.from(names.join('\0'), 'latin1')) ?? undefined;
+}
+
+/**
+ * Returns, for each name field (latin1, percent-encoded, never empty), the offset in the metadata blob where
+ * the line of that name starts, or -1 when there is none. The header line never matches.
+ */
+export function findMetaLines(blob: Uint8Array, fields: string[]): Int32Array {
+  return loadAddon().findMetaLines(blob, Buffer.from(fields.join('\0'), 'latin1'));
 }
 
 /**

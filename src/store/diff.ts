@@ -4,7 +4,7 @@
 import type { Entry } from '../tree/entry.js';
 import { formatRecord, joinPath } from './meta-format.js';
 import type { ObjectStore } from './objects.js';
-import { compareKeys, readSnapshotDir, readSnapshotListing, readSymlinkTarget, toSnapshotChild, walkSnapshot, type ListedChild, type ReadDirOptions, type SnapshotChild, type SnapshotDir } from './snapshot-read.js';
+import { compareKeys, readChangedListings, readSnapshotDir, readSnapshotListing, type SnapshotListing, readSymlinkTarget, toSnapshotChild, walkSnapshot, type ListedChild, type ReadDirOptions, type SnapshotChild, type SnapshotDir } from './snapshot-read.js';
 
 /** Listings are read without symlink targets, because ids decide. Only changed symlinks get theirs. */
 const LISTING: ReadDirOptions = { symlinkTargets: false };
@@ -95,8 +95,11 @@ async function diffDir(walk: DiffWalk, from: SnapshotDir | undefined, to: Snapsh
   if (from && from.rootfsOid === to.rootfsOid && from.metaOid === to.metaOid) return;
   const { objects, out } = walk;
   const isRoot = toEntry === undefined;
-  const before = from ? await readSnapshotListing(objects, from) : undefined;
-  const after = await readSnapshotListing(objects, to);
+  // Both sides list only the children that differ; an added directory lists all of its own.
+  let before: SnapshotListing | undefined;
+  let after: SnapshotListing;
+  if (from) [before, after] = await readChangedListings(objects, from, to);
+  else after = await readSnapshotListing(objects, to);
   walk.onTargetDir?.(to, isRoot ? after.self : toEntry);
 
   if (isRoot && after.self && relate(Buffer.alloc(0), filter) === 'inside') {

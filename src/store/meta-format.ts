@@ -114,18 +114,36 @@ export function decodeMeta(oid: string, dirPath: Buffer, content: Buffer): MetaR
  * compare lines first and parse only the ones that differ.
  */
 export function splitMeta(oid: string, content: Buffer): string[] {
-  const lines = content.toString('latin1').split('\n');
-  if (lines[0] !== META_HEADER) {
-    throw new SnapError('CORRUPT', `metadata blob ${oid} has format '${lines[0].slice(0, 40)}', expected '${META_HEADER}'; this store needs a newer snap`);
+  checkMetaHeader(oid, content);
+  return content.toString('latin1').split('\n').slice(1).filter((line) => line !== '');
+}
+
+/** Throws CORRUPT when a metadata blob does not start with the header line of this format version. */
+export function checkMetaHeader(oid: string, content: Buffer): void {
+  const end = content.indexOf(0x0a);
+  const first = content.toString('latin1', 0, end < 0 ? content.length : end);
+  if (first !== META_HEADER) {
+    throw new SnapError('CORRUPT', `metadata blob ${oid} has format '${first.slice(0, 40)}', expected '${META_HEADER}'; this store needs a newer snap`);
   }
-  return lines.slice(1).filter((line) => line !== '');
 }
 
 /** Returns the decoded name of a record line as a latin1 string (one character per byte). */
 export function recordKey(line: string): string {
   const space = line.indexOf(' ');
-  const field = space < 0 ? line : line.slice(0, space);
+  return decodeKey(space < 0 ? line : line.slice(0, space));
+}
+
+/** Decodes a percent-encoded field into a latin1 string (one character per byte). */
+export function decodeKey(field: string): string {
   return field.includes('%') ? decodeField(field).toString('latin1') : field;
+}
+
+/** Characters of a latin1 string that encodeField escapes. */
+const NEEDS_PERCENT = /[\x00-\x20\x7f-\xff%=]/;
+
+/** Percent-encodes a name given as a latin1 string, as encodeField does its bytes. */
+export function encodeKey(key: string): string {
+  return NEEDS_PERCENT.test(key) ? encodeField(Buffer.from(key, 'latin1')) : key;
 }
 
 /**

@@ -77,6 +77,12 @@ export function toTreeName(name: Buffer): Buffer {
   return Buffer.concat([ESCAPE_PREFIX, Buffer.from(name.toString('hex'), 'latin1')]);
 }
 
+/** Returns toTreeName of a name given as a latin1 string, as a latin1 string. */
+export function toTreeKey(key: string): string {
+  const name = Buffer.from(key, 'latin1');
+  return needsEscape(name) ? toTreeName(name).toString('latin1') : key;
+}
+
 /** Returns fromTreeName of a stored name given as a latin1 string, as a latin1 string. */
 export function fromTreeKey(stored: string): string {
   if (!stored.startsWith(ESCAPE_KEY)) return stored;

@@ -3,8 +3,9 @@
 
 import { SnapError, showPath } from '../errors.js';
 import type { Entry } from '../tree/entry.js';
-import { META_BLOB_NAME, fromTreeKey } from './names.js';
-import { ROOT_RECORD_NAME, joinPath, parseRecord, recordKey, splitMeta } from './meta-format.js';
+import { findMetaLines, findTreeEntries, unmatchedMetaNames, unmatchedTreeNames } from '../native/index.js';
+import { META_BLOB_NAME, fromTreeKey, toTreeKey } from './names.js';
+import { ROOT_RECORD_NAME, checkMetaHeader, decodeKey, encodeKey, joinPath, parseRecord, recordKey, splitMeta } from './meta-format.js';
 import type { ObjectStore } from './objects.js';
 import { EMPTY_TREE, MODE_TREE, parseTree } from './tree-object.js';
 
@@ -144,6 +145,87 @@ export async function readSnapshotListing(objects: ObjectStore, dir: SnapshotDir
   // snap writes the lines sorted by name, so this sort runs only for blobs written otherwise.
   if (!sorted) children.sort((a, b) => compareKeys(a.key, b.key));
   return { dir, metaBlob, self, children };
+}
+
+/** The objects of a stored directory, read whole but not parsed. */
+interface RawDir {
+  dir: SnapshotDir;
+  rootfsTree: Buffer;
+  metaTree: Buffer;
+  metaBlob: string;
+  blob: Buffer;
+}
+
+async function readRawDir(objects: ObjectStore, dir: SnapshotDir & { metaOid: string }): Promise<RawDir | undefined> {
+  const rootfsTree = await objects.readTyped(dir.rootfsOid, 'tree');
+  const metaTree = await objects.readTyped(dir.metaOid, 'tree');
+  const found = findTreeEntries(metaTree, [META_BLOB_KEY]);
+  if (!found || found[0] < 0) return undefined;
+  const metaBlob = hexId(rawEntry(metaTree, found[0]).id);
+  const blob = await objects.readTyped(metaBlob, 'blob');
+  checkMetaHeader(metaBlob, blob);
+  return { dir, rootfsTree, metaTree, metaBlob, blob };
+}
+
+/** Returns the mode and raw id of the tree entry that starts at `offset`. */
+function rawEntry(tree: Buffer, offset: number): RawTreeEntry {
+  const space = tree.indexOf(0x20, offset);
+  const nul = tree.indexOf(0, space + 1);
+  return { mode: tree.toString('latin1', offset, space), id: tree.toString('latin1', nul + 1, nul + 21) };
+}
+
+/**
+ * Lists the children of two stored versions of one directory that differ in their record line,
+ * rootfs tree entry or meta subtree, in native code (listing_diff.c). Children equal in all three
+ * are left out of both listings, so the cost follows the number of changed children, not the
+ * size of the directory. For the root directory both listings have `self`. Damaged objects are
+ * listed whole, and reported, by readSnapshotListing.
+ */
+export async function readChangedListings(objects: ObjectStore, before: SnapshotDir, after: SnapshotDir): Promise<[SnapshotListing, SnapshotListing]> {
+  const whole = async (): Promise<[SnapshotListing, SnapshotListing]> => [await readSnapshotListing(objects, before), await readSnapshotListing(objects, after)];
+  if (!before.metaOid || !after.metaOid) return whole();
+  const a = await readRawDir(objects, { ...before, metaOid: before.metaOid });
+  const b = await readRawDir(objects, { ...after, metaOid: after.metaOid });
+  const rootfsNames = a && b && unmatchedTreeNames(a.rootfsTree, b.rootfsTree);
+  const metaNames = a && b && unmatchedTreeNames(a.metaTree, b.metaTree);
+  if (!a || !b || !rootfsNames || !metaNames) return whole();
+
+  const keys = new Set<string>();
+  for (const name of rootfsNames) keys.add(fromTreeKey(name));
+  for (const name of metaNames) {
+    if (name !== META_BLOB_KEY) keys.add(fromTreeKey(name));
+  }
+  for (const field of unmatchedMetaNames(a.blob, b.blob)) keys.add(decodeKey(field));
+  const isRoot = after.path.length === 0;
+  if (isRoot) keys.add(ROOT_RECORD_KEY);
+  const sorted = [...keys].sort(compareKeys);
+  return [listKeys(a, sorted, isRoot), listKeys(b, sorted, isRoot)];
+}
+
+/** Lists the children of a raw directory whose names are `keys` (sorted), as readSnapshotListing does. */
+function listKeys(raw: RawDir, keys: string[], isRoot: boolean): SnapshotListing {
+  const stored = keys.map(toTreeKey);
+  const entries = findTreeEntries(raw.rootfsTree, stored);
+  const subtrees = findTreeEntries(raw.metaTree, stored);
+  const lines = findMetaLines(raw.blob, keys.map(encodeKey));
+  if (!entries || !subtrees) throw new SnapError('CORRUPT', `tree ${raw.dir.rootfsOid} or ${raw.dir.metaOid} is damaged; run 'git fsck' on the store`);
+
+  let self: Entry | undefined;
+  const children: ListedChild[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    if (lines[i] < 0) continue;
+    const end = raw.blob.indexOf(0x0a, lines[i]);
+    const line = raw.blob.toString('latin1', lines[i], end < 0 ? raw.blob.length : end);
+    if (isRoot && keys[i] === ROOT_RECORD_KEY) {
+      self = parseRecord(raw.metaBlob, raw.dir.path, line, ROOT_RECORD_NAME).entry;
+      continue;
+    }
+    const child: ListedChild = { key: keys[i], line };
+    if (entries[i] >= 0) child.stored = rawEntry(raw.rootfsTree, entries[i]);
+    if (subtrees[i] >= 0) child.metaId = rawEntry(raw.metaTree, subtrees[i]).id;
+    children.push(child);
+  }
+  return { dir: raw.dir, metaBlob: raw.metaBlob, self, children };
 }
 
 /**
