@@ -7,7 +7,7 @@ import { checkRefName } from '../store/refs.js';
 import { previousCheckout, readCommit, resolveRevision } from '../store/revision.js';
 import { readSnapshotDir, snapshotRoot, type SnapshotDir } from '../store/snapshot-read.js';
 import { identity, openStore, withStoreLock, type Store } from '../store/store.js';
-import { captureWorktree, recordCheckout, type Capture } from '../store/worktree.js';
+import { captureWorktree, planCheckoutRecord, saveCheckoutRecord, type Capture, type CheckoutRecordPlan } from '../store/worktree.js';
 import { applyChanges } from '../tree/apply.js';
 import type { Entry } from '../tree/entry.js';
 import type { CommonOptions } from './common.js';
@@ -162,10 +162,19 @@ export async function writeRootfs(store: Store, current: Capture, target: Snapsh
   const { changes, targetDirs } = plan ?? (await planCheckout(store, current.root, target));
   guardStore(store, changes);
   const lookup = (path: Buffer) => targetDirs.find(path);
+  const findDir = async (path: Buffer): Promise<SnapshotDir | undefined> => (await lookup(path))?.dir;
+  // The stat cache's part that needs no file is planned while the removals run; a failure to
+  // plan is reported with a failure to save, below.
+  let planning: Promise<CheckoutRecordPlan | undefined> | undefined;
+  const planRecord = async (): Promise<void> => {
+    planning = planCheckoutRecord(current, changes, findDir);
+    await planning.catch(() => undefined);
+  };
   await applyChanges(Buffer.from(store.rootfs), changes, store.objects, async (path) => (await lookup(path))?.entry,
-    (progress) => options.onProgress?.({ phase: 'checkout', done: progress.done, total: progress.total }));
+    (progress) => options.onProgress?.({ phase: 'checkout', done: progress.done, total: progress.total }), planRecord);
   try {
-    await recordCheckout(store, current, changes, async (path) => (await lookup(path))?.dir);
+    const plan = await (planning ?? planCheckoutRecord(current, changes, findDir));
+    if (plan) await saveCheckoutRecord(store, current, plan);
   } catch (error) {
     options.onWarning?.(`the stat cache was not saved (${error instanceof Error ? error.message : String(error)}); the next status or commit reads the changed files again`);
   }

@@ -1,7 +1,7 @@
 // Capturing the rootfs as it is now: scan, then build a snapshot in the store or in memory.
 
 import * as fs from 'node:fs';
-import { fileClockNs, hasLinkedFiles, lstatPath, readDirTable, type StatInfo } from '../native/index.js';
+import { fileClockNs, hasLinkedFiles, lstatPath, readDirTables, type StatInfo } from '../native/index.js';
 import { scanTree, type ScanDir } from '../tree/scan.js';
 import type { Change } from './diff.js';
 import { SnapshotBuilder, type BuildProgress, type BuiltSnapshot } from './snapshot-write.js';
@@ -129,17 +129,23 @@ async function saveStale(store: Store, capture: Capture): Promise<boolean> {
   return saved ?? false;
 }
 
+/** The directories whose records a checkout refreshes, with their ids in the target snapshot. */
+export interface CheckoutRecordPlan {
+  refreshed: { path: Buffer; ids: SnapshotDir }[];
+}
+
 /**
- * Saves the stat cache as a checkout that applied `changes` left the rootfs, so the next capture
- * reads no file the checkout wrote. Every directory that contains a changed path, or lies above one,
- * gets a fresh stat table and the ids that `findDir` returns for it in the target snapshot.
- * Other directories keep their records as loaded, or take the fresh ones of `current`, the
- * capture before the checkout, where those were stale. Records at or below a removed directory
- * are dropped. Call it only after the checkout succeeded.
+ * Plans the stat cache of the rootfs as a checkout that applies `changes` leaves it, so the next
+ * capture reads no file the checkout wrote. Every directory that contains a changed path, or lies
+ * above one, is to get a fresh stat table and the ids that `findDir` returns for it in the
+ * target snapshot. Other directories keep their records as loaded, or take the fresh ones of
+ * `current`, the capture before the checkout, where those were stale. Records at or below a
+ * removed directory are dropped. This needs no file of the rootfs, so a checkout runs it while
+ * its removals run. saveCheckoutRecord completes it. Returns undefined when nothing changes.
  */
-export async function recordCheckout(store: Store, current: Capture, changes: Change[], findDir: (path: Buffer) => Promise<SnapshotDir | undefined>): Promise<void> {
+export async function planCheckoutRecord(current: Capture, changes: Change[], findDir: (path: Buffer) => Promise<SnapshotDir | undefined>): Promise<CheckoutRecordPlan | undefined> {
   const { cache, stale } = current;
-  if (changes.length === 0 && stale.size === 0) return;
+  if (changes.length === 0 && stale.size === 0) return undefined;
   const refreshed = new Map<string, Buffer>();
   const removed = new Set<string>();
   for (const change of changes) {
@@ -170,21 +176,32 @@ export async function recordCheckout(store: Store, current: Capture, changes: Ch
     if (!refreshed.has(key) && !isAtOrBelowAny(key, removed)) cache.record(Buffer.from(key, 'latin1'), record);
   }
 
+  const plan: CheckoutRecordPlan = { refreshed: [] };
+  for (const path of refreshed.values()) {
+    const ids = await findDir(path);
+    if (ids) plan.refreshed.push({ path, ids });
+  }
+  return plan;
+}
+
+/**
+ * Reads the stat tables of the directories that `plan` refreshes, on native threads, and saves
+ * the stat cache. Call it only after the checkout succeeded.
+ */
+export async function saveCheckoutRecord(store: Store, current: Capture, plan: CheckoutRecordPlan): Promise<void> {
+  const { cache } = current;
   // Stats taken from here on are compared with this start, as a scan's are (see RACY_WINDOW_NS).
   const scanStartNs = fileClockNs();
   const root = Buffer.from(store.rootfs);
   const rootStat = lstatPath(root);
-  for (const path of refreshed.values()) {
-    const ids = await findDir(path);
-    if (!ids) continue;
-    const abs = path.length === 0 ? root : Buffer.concat([root, Buffer.from('/'), path]);
-    const stat = path.length === 0 ? rootStat : lstatPath(abs);
-    // A scan never enters a mount point of another filesystem, so it has no record to reuse.
-    if (stat.type !== 'dir' || stat.dev !== rootStat.dev) continue;
-    const table = readDirTable(abs);
-    const racy = racyNames(table, scanStartNs);
-    cache.record(path, { table, racy, rootfsOid: ids.rootfsOid, metaOid: ids.metaOid });
-  }
+  const tables = await readDirTables(plan.refreshed.map(({ path }) => (path.length === 0 ? root : Buffer.concat([root, Buffer.from('/'), path]))));
+  plan.refreshed.forEach(({ path, ids }, i) => {
+    const read = tables[i];
+    // A directory that is gone or not a directory now has no record. A scan never enters a mount
+    // point of another filesystem, so it has no record to reuse either.
+    if (!read || read.dev !== rootStat.dev) return;
+    cache.record(path, { table: read.table, racy: racyNames(read.table, scanStartNs), rootfsOid: ids.rootfsOid, metaOid: ids.metaOid });
+  });
   cache.recordRoot(rootStat, scanStartNs);
   await cache.save(store.gitdir);
 }

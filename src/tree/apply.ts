@@ -47,9 +47,11 @@ export function checkSafePath(path: Buffer): void {
  * Applies `changes` (in walk order, parents first, as diffSnapshots returns them) to the rootfs at
  * `root`, so it becomes the target snapshot. Every change is validated before the first write.
  * Never follows a symlink: new content is written to a temporary name and renamed into place, and
- * every directory written into is checked to be a real directory first.
+ * every directory written into is checked to be a real directory first. `whileRemoving`, if
+ * given, runs on the main thread while the removals run on native threads, for work that needs
+ * no file of the rootfs; its failure fails the call after the removals.
  */
-export async function applyChanges(root: Buffer, changes: Change[], objects: ObjectStore, lookupDir: DirLookup, onProgress?: (p: ApplyProgress) => void): Promise<void> {
+export async function applyChanges(root: Buffer, changes: Change[], objects: ObjectStore, lookupDir: DirLookup, onProgress?: (p: ApplyProgress) => void, whileRemoving?: () => Promise<void>): Promise<void> {
   for (const change of changes) checkSafePath(change.path);
   const abs = (path: Buffer): Buffer => (path.length === 0 ? root : Buffer.concat([root, Buffer.from('/'), path]));
   const dirs = new OpenDirs(abs, lookupDir);
@@ -66,9 +68,9 @@ export async function applyChanges(root: Buffer, changes: Change[], objects: Obj
   // unlinks run on native threads, the main thread reads the blobs that the walk writes.
   const removals = changes.filter((change) => change.status === 'D' || change.status === 'T');
   rejectMountPoints(root, changes, abs);
-  const blobs = await removePaths(
+  const [blobs] = await removePaths(
     removals.map((change) => ({ path: abs(change.path), old: change.old })),
-    () => prefetchBlobs(changes, objects),
+    () => Promise.all([prefetchBlobs(changes, objects), whileRemoving?.()]),
   );
   const removedDirs = new Set<string>();
   for (const change of removals) {

@@ -65,7 +65,7 @@ export interface ScanOptions {
   onDir?: (dir: ScanDir) => Promise<void>;
   /**
    * Drop each directory's loaded cache record once it is scanned, to save memory. Leave it unset
-   * when the loaded records are needed afterwards (recordCheckout keeps those of unchanged directories).
+   * when the loaded records are needed afterwards (planCheckoutRecord keeps those of unchanged directories).
    */
   releaseCache?: boolean;
 }
