@@ -21,7 +21,7 @@ Measures snap and its peers (git, ostree, umoci, tar) doing the same work on the
 prints medians, ratios snap / peer, snap's peak RSS and the targets. Needs root.
 
 Options:
-  --runs N          runs of each fast row (default 3; 1 with --quick)
+  --runs N          runs of each fast row (default 5; 1 with --quick)
   --runs-big N      runs of the rows on the large synthetic trees (default 2; 1 with --quick)
   --only PATTERN    only rows whose id or title matches PATTERN (a case-insensitive regex)
   --quick           small synthetic trees (10k files, 1k-10k for scaling, a 256 MiB file): a smoke run
@@ -78,7 +78,7 @@ function parseOptions(argv: string[]): Options | undefined {
     return n;
   };
   return {
-    runs: count(values.runs, values.quick ? 1 : 3, '--runs'),
+    runs: count(values.runs, values.quick ? 1 : 5, '--runs'),
     runsBig: count(values['runs-big'], values.quick ? 1 : 2, '--runs-big'),
     only: values.only !== undefined ? new RegExp(values.only, 'i') : undefined,
     quick: values.quick,
