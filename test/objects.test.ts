@@ -2,21 +2,12 @@
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hashObject, ObjectStore } from '../src/store/objects.js';
+import { useBareRepo } from './helpers/bare-repo.js';
 
-let gitdir: string;
-
-beforeEach(() => {
-  gitdir = fs.mkdtempSync(path.join(os.tmpdir(), 'snap-objects-'));
-  execFileSync('git', ['init', '-q', '--bare', gitdir]);
-});
-
-afterEach(() => {
-  fs.rmSync(gitdir, { recursive: true, force: true });
-});
+const repo = useBareRepo('snap-objects-');
 
 describe('loose object writes', () => {
   it('leave native temporary files alone', async () => {
@@ -24,14 +15,14 @@ describe('loose object writes', () => {
     // counter, possibly at the same time in the same directory.
     const content = Buffer.from('a loose object\n');
     const oid = hashObject('blob', content);
-    const dir = path.join(gitdir, 'objects', oid.slice(0, 2));
+    const dir = path.join(repo(), 'objects', oid.slice(0, 2));
     fs.mkdirSync(dir, { recursive: true });
     const planted = Array.from({ length: 300 }, (_, n) => path.join(dir, `tmp_obj_${process.pid}_${n + 1}`));
     for (const file of planted) fs.writeFileSync(file, 'native\n');
 
-    expect(await new ObjectStore(gitdir).write('blob', content)).toBe(oid);
+    expect(await new ObjectStore(repo()).write('blob', content)).toBe(oid);
 
-    expect(execFileSync('git', ['--git-dir', gitdir, 'cat-file', 'blob', oid]).equals(content)).toBe(true);
+    expect(execFileSync('git', ['--git-dir', repo(), 'cat-file', 'blob', oid]).equals(content)).toBe(true);
     for (const file of planted) expect(fs.readFileSync(file, 'utf8')).toBe('native\n');
   });
 
@@ -40,23 +31,23 @@ describe('loose object writes', () => {
     // come up again: both the JS writer's (objects/xx) and the native writer's (objects/).
     const small = Buffer.from('a small object\n');
     const oid = hashObject('blob', small);
-    const dir = path.join(gitdir, 'objects', oid.slice(0, 2));
+    const dir = path.join(repo(), 'objects', oid.slice(0, 2));
     fs.mkdirSync(dir, { recursive: true });
-    const objectsDir = path.join(gitdir, 'objects');
+    const objectsDir = path.join(repo(), 'objects');
     const left: string[] = [];
     for (let n = 1; n <= 300; n++) {
       left.push(path.join(dir, `tmp_obj_${process.pid}_js${n}`), path.join(objectsDir, `tmp_obj_${process.pid}_${n}`));
     }
     for (const file of left) fs.writeFileSync(file, 'left behind\n');
-    const large = path.join(gitdir, 'large-file');
+    const large = path.join(repo(), 'large-file');
     fs.writeFileSync(large, Buffer.alloc(3 * 1024 * 1024, 1));
-    const objects = new ObjectStore(gitdir);
+    const objects = new ObjectStore(repo());
 
     expect(await objects.write('blob', small)).toBe(oid);
     const largeOid = await objects.writeFileBlob(Buffer.from(large), 3 * 1024 * 1024, true);
 
-    expect(execFileSync('git', ['--git-dir', gitdir, 'cat-file', 'blob', oid]).equals(small)).toBe(true);
-    expect(execFileSync('git', ['--git-dir', gitdir, 'cat-file', '-s', largeOid]).toString().trim()).toBe(String(3 * 1024 * 1024));
+    expect(execFileSync('git', ['--git-dir', repo(), 'cat-file', 'blob', oid]).equals(small)).toBe(true);
+    expect(execFileSync('git', ['--git-dir', repo(), 'cat-file', '-s', largeOid]).toString().trim()).toBe(String(3 * 1024 * 1024));
     for (const file of left) expect(fs.readFileSync(file, 'utf8')).toBe('left behind\n');
   });
 });

@@ -2,25 +2,16 @@
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ObjectStore } from '../src/store/objects.js';
+import { useBareRepo } from './helpers/bare-repo.js';
 
-let gitdir: string;
-
-beforeEach(() => {
-  gitdir = fs.mkdtempSync(path.join(os.tmpdir(), 'snap-pack-'));
-  execFileSync('git', ['init', '-q', '--bare', gitdir]);
-});
-
-afterEach(() => {
-  fs.rmSync(gitdir, { recursive: true, force: true });
-});
+const repo = useBareRepo('snap-pack-');
 
 /** Writes `contents` as blobs into one new pack and returns their ids. */
 async function packBlobs(contents: Buffer[]): Promise<string[]> {
-  const objects = new ObjectStore(gitdir);
+  const objects = new ObjectStore(repo());
   await objects.beginPack();
   const oids: string[] = [];
   for (const content of contents) oids.push(await objects.write('blob', content));
@@ -29,7 +20,7 @@ async function packBlobs(contents: Buffer[]): Promise<string[]> {
 }
 
 function packFile(): string {
-  const dir = path.join(gitdir, 'objects', 'pack');
+  const dir = path.join(repo(), 'objects', 'pack');
   return path.join(dir, fs.readdirSync(dir).find((name) => name.endsWith('.pack'))!);
 }
 
@@ -45,16 +36,16 @@ describe('pack reader', () => {
     for (let i = 0; i < size; i++) content[i] = (i * 7919) % 251;
     const [oid] = await packBlobs([content]);
 
-    const read = await new ObjectStore(gitdir).readTyped(oid, 'blob');
+    const read = await new ObjectStore(repo()).readTyped(oid, 'blob');
     expect(read.equals(content)).toBe(true);
-    expect(execFileSync('git', ['--git-dir', gitdir, 'cat-file', 'blob', oid], { maxBuffer: 4 * size + 1024 }).equals(content)).toBe(true);
+    expect(execFileSync('git', ['--git-dir', repo(), 'cat-file', 'blob', oid], { maxBuffer: 4 * size + 1024 }).equals(content)).toBe(true);
   });
 
   it('reads every blob of a pack', async () => {
     const contents = Array.from({ length: 50 }, (_, i) => Buffer.from(`blob ${i} `.repeat(i * 40)));
     const oids = await packBlobs(contents);
 
-    const objects = new ObjectStore(gitdir);
+    const objects = new ObjectStore(repo());
     for (const [i, oid] of oids.entries()) {
       expect((await objects.readTyped(oid, 'blob')).equals(contents[i])).toBe(true);
     }
@@ -70,6 +61,6 @@ describe('pack reader', () => {
     fs.chmodSync(pack, 0o644);
     fs.writeFileSync(pack, bytes);
 
-    await expect(new ObjectStore(gitdir).read(oid)).rejects.toMatchObject({ code: 'CORRUPT' });
+    await expect(new ObjectStore(repo()).read(oid)).rejects.toMatchObject({ code: 'CORRUPT' });
   });
 });
