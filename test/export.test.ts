@@ -471,6 +471,20 @@ it('exports a symlink to unstored target bytes', async () => {
   expect(link?.linkname.toString()).toBe('a-target-never-committed');
 });
 
+it('warns when the layer goes inside the rootfs', async () => {
+  const repo = await newRepo({ a: 'a' });
+  const id = await repo.commitInProcess('one');
+
+  const inside = repo.snap(['export', id, '-o', repo.file('rootfs/layer.tar')]);
+  const outside = repo.snap(['export', id, '-o', repo.file('layer.tar')]);
+
+  expect(inside.code).toBe(0);
+  expect(inside.stderr).toContain("warning: writing the layer inside the rootfs ('");
+  expect(fs.existsSync(repo.file('rootfs/layer.tar'))).toBe(true);
+  expect(outside.code).toBe(0);
+  expect(outside.stderr).not.toContain('inside the rootfs');
+});
+
 it('export fails for an unknown revision without writing', async () => {
   const repo = await newRepo({ a: 'a' });
   await repo.commitInProcess('one');

@@ -1,6 +1,7 @@
 // snap diff --export and snap export: changes, or a whole snapshot, as an OCI layer tarball.
 
 import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
 import { promises as fsp } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { SnapError, ioError, isSnapError } from '../errors.js';
@@ -108,6 +109,9 @@ async function writeTo(
   }
 
   const target = options.output.path;
+  if (isInRootfs(store, target)) {
+    options.onWarning?.(`writing the layer inside the rootfs ('${target}'), so status and the next commit will list it; write it outside the rootfs to leave the tree as it is`);
+  }
   const existing = await fsp.stat(target).catch(() => undefined);
   // A device, FIFO or other special file (/dev/null, /dev/stdout, a pipe), and a regular file with
   // other hardlinks, are written in place as a shell redirection writes them. A symlink is written
@@ -161,6 +165,26 @@ async function writeInPlace(target: string, regular: boolean, write: (out: Writa
     await handle?.close().catch(() => undefined);
     throw layerWriteError(error, target);
   }
+}
+
+/**
+ * Reports whether a file path lies inside the rootfs of a store, and not inside the store itself
+ * (which no capture reads). Symlinks in its directory and in the rootfs path are resolved.
+ */
+function isInRootfs(store: Store, file: string): boolean {
+  const real = (path: string): string => {
+    try {
+      return fs.realpathSync(path);
+    } catch {
+      return nodePath.resolve(path);
+    }
+  };
+  const resolved = nodePath.join(real(nodePath.dirname(nodePath.resolve(file))), nodePath.basename(file));
+  const below = (dir: string): boolean => {
+    const relative = nodePath.relative(real(dir), resolved);
+    return relative !== '' && !relative.startsWith('..') && !nodePath.isAbsolute(relative);
+  };
+  return below(store.rootfs) && !below(store.gitdir);
 }
 
 /** Names the output in a failure to write it; other failures name what they read. */
