@@ -280,21 +280,63 @@ static napi_value new_offsets(napi_env env, size_t count, int32_t **offsets) {
   return array;
 }
 
-/* Takes the (container, NUL-joined names) arguments of the find calls and builds the name set. */
-static bool find_args(napi_env env, napi_callback_info info, const char *message, Span *container, NameSet *set) {
-  napi_value args[2];
-  Span joined;
-  if (!get_args(env, info, 2, args) || !span_arg(env, args[0], message, container) || !span_arg(env, args[1], message, &joined)) return false;
-  if (container->length > INT32_MAX) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "listing over 2 GiB");
-    return false;
-  }
-  if (!name_set_init(set, joined)) {
-    name_set_free(set);
-    napi_throw_error(env, "ENOMEM", "not enough memory to compare directory listings");
-    return false;
-  }
+/*
+ * Moves past the next named item of a container (a tree entry or a metadata line) at *offset.
+ * Sets the item's name and start, and returns false at the end or, with *damaged set, on damage.
+ */
+typedef bool (*NextItem)(Span container, size_t *offset, Span *name, const unsigned char **start, bool *damaged);
+
+static bool next_tree_item(Span tree, size_t *offset, Span *name, const unsigned char **start, bool *damaged) {
+  TreeEntry entry;
+  if (!next_tree_entry(tree, offset, &entry, damaged)) return false;
+  *name = entry.name;
+  *start = entry.whole.start;
   return true;
+}
+
+/* The first line of a metadata blob, the format header, is no item. */
+static bool next_meta_item(Span blob, size_t *offset, Span *name, const unsigned char **start, bool *damaged) {
+  (void)damaged;
+  Span line;
+  if (*offset == 0 && !next_line(blob, offset, &line)) return false;
+  if (!next_line(blob, offset, &line)) return false;
+  *name = line_name(line);
+  *start = line.start;
+  return true;
+}
+
+/*
+ * Implements the find calls: takes (container, NUL-joined names) and returns, for each name, the
+ * offset in the container where the item of that name starts, or -1. Returns null when the
+ * container is damaged.
+ */
+static napi_value find_offsets(napi_env env, napi_callback_info info, const char *message, NextItem next) {
+  napi_value args[2];
+  Span container, joined;
+  if (!get_args(env, info, 2, args) || !span_arg(env, args[0], message, &container) || !span_arg(env, args[1], message, &joined)) return NULL;
+  if (container.length > INT32_MAX) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "listing over 2 GiB");
+    return NULL;
+  }
+  NameSet set;
+  if (!name_set_init(&set, joined)) {
+    name_set_free(&set);
+    napi_throw_error(env, "ENOMEM", "not enough memory to compare directory listings");
+    return NULL;
+  }
+  int32_t *offsets = NULL;
+  napi_value result = new_offsets(env, set.count, &offsets);
+  bool damaged = false;
+  size_t offset = 0;
+  Span name;
+  const unsigned char *start;
+  while (result != NULL && next(container, &offset, &name, &start, &damaged)) {
+    int32_t found = name_set_find(&set, name);
+    if (found >= 0) offsets[found] = (int32_t)(start - container.start);
+  }
+  name_set_free(&set);
+  if (result != NULL && damaged && napi_get_null(env, &result) != napi_ok) return throw_napi_failure(env);
+  return result;
 }
 
 /*
@@ -303,21 +345,7 @@ static bool find_args(napi_env env, napi_callback_info info, const char *message
  * when the tree has no entry of that name. Returns null when the tree is damaged.
  */
 napi_value find_tree_entries(napi_env env, napi_callback_info info) {
-  Span tree;
-  NameSet set;
-  if (!find_args(env, info, "findTreeEntries: tree and names must be Uint8Arrays", &tree, &set)) return NULL;
-  int32_t *offsets = NULL;
-  napi_value result = new_offsets(env, set.count, &offsets);
-  bool damaged = false;
-  size_t offset = 0;
-  TreeEntry entry;
-  while (result != NULL && next_tree_entry(tree, &offset, &entry, &damaged)) {
-    int32_t found = name_set_find(&set, entry.name);
-    if (found >= 0) offsets[found] = (int32_t)(entry.whole.start - tree.start);
-  }
-  name_set_free(&set);
-  if (result != NULL && damaged && napi_get_null(env, &result) != napi_ok) return throw_napi_failure(env);
-  return result;
+  return find_offsets(env, info, "findTreeEntries: tree and names must be Uint8Arrays", next_tree_item);
 }
 
 /*
@@ -326,22 +354,5 @@ napi_value find_tree_entries(napi_env env, napi_callback_info info) {
  * or -1 when no line has that name. The first line, the format header, is never a match.
  */
 napi_value find_meta_lines(napi_env env, napi_callback_info info) {
-  Span blob;
-  NameSet set;
-  if (!find_args(env, info, "findMetaLines: blob and fields must be Uint8Arrays", &blob, &set)) return NULL;
-  int32_t *offsets = NULL;
-  napi_value result = new_offsets(env, set.count, &offsets);
-  size_t offset = 0;
-  Span line;
-  bool header = true;
-  while (result != NULL && next_line(blob, &offset, &line)) {
-    if (header) {
-      header = false;
-      continue;
-    }
-    int32_t found = name_set_find(&set, line_name(line));
-    if (found >= 0) offsets[found] = (int32_t)(line.start - blob.start);
-  }
-  name_set_free(&set);
-  return result;
+  return find_offsets(env, info, "findMetaLines: blob and fields must be Uint8Arrays", next_meta_item);
 }
