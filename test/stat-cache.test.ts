@@ -367,6 +367,26 @@ describe('stat cache refresh', () => {
     expect(() => repo.git(['fsck', '--strict', '--no-dangling'])).not.toThrow();
   });
 
+  it('keeps hardlink sets whole in the next commit', async () => {
+    const linked = await Repo.createInProcess({ spec: { 'x/a': file('c\n', { mtime: T }), 'y/o': file('o\n', { mtime: T }) } });
+    try {
+      fs.linkSync(join(linked.rootfs, 'x/a'), join(linked.rootfs, 'y/b'));
+      await linked.commitInProcess('linked');
+      copyInPlace(linked);
+      fs.writeFileSync(join(linked.rootfs, 'y/new'), 'n\n');
+      await sleep(RACY_WAIT_MS);
+
+      // y changed, so its trees are not stored; x's are, and x holds a member of the set.
+      await filesReadByStatus(linked);
+      linked.ok(['commit', '-m', 'new file']);
+
+      expect(linked.git(['show', 'HEAD:meta/y/.snap-meta'])).toMatch(/^b f .* link=x\/a$/m);
+      expect(linked.git(['show', 'HEAD:meta/x/.snap-meta'])).toMatch(/^a f .* link=x\/a$/m);
+    } finally {
+      linked.remove();
+    }
+  });
+
   it('skips the save while the store is locked', async () => {
     await copied();
     const lock = join(repo.gitdir, 'snap.lock');

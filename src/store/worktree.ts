@@ -96,8 +96,8 @@ function staleRecords(cache: StatCache, scan: ScanDir): Map<string, CachedDir> {
 /**
  * Saves the stale records of a capture without `write` (status, diff) into the stat cache, so
  * the next capture does not read those files again, as git status refreshes its index. Only
- * directories whose trees are in the store are recorded, because a changed directory's ids exist
- * in memory only. The save is skipped when another command holds the store lock or has replaced
+ * directories whose trees are in the store and that hold no file of several links are recorded,
+ * because a changed directory's ids exist in memory only. The save is skipped when another command holds the store lock or has replaced
  * the cache file since this capture loaded it. Returns whether the cache was saved. A failure to
  * save is not an error, because the cache left in place still matches the files it describes.
  */
@@ -111,7 +111,9 @@ export async function refreshStatCache(store: Store, capture: Capture): Promise<
 
 async function saveStale(store: Store, capture: Capture): Promise<boolean> {
   const stored = (oid: string | undefined): boolean => oid === undefined || store.objects.stored(oid);
-  const records = [...capture.stale].filter(([, record]) => stored(record.rootfsOid) && stored(record.metaOid));
+  // A directory with a file of several links keeps its old record, as all others of its hardlink
+  // set then do: a commit that trusts some members of a set and reads others records the set wrong.
+  const records = [...capture.stale].filter(([, record]) => stored(record.rootfsOid) && stored(record.metaOid) && !hasLinkedFiles(record.table));
   if (records.length === 0) return false;
   const { cache } = capture;
   const saved = await tryStoreLock(store, async () => {
