@@ -38,6 +38,10 @@ const cases: [string, Spec, Spec, [string, string][]][] = [
     []],
   ['is formed from separate files', { 's/a': shared(), 's/b': shared() }, { 's/a': shared(), 's/b': hardlink('s/a') },
     [['s/b', 's/a']]],
+  ['links a top-level file into a subdirectory', { 's/a': shared() }, { top: shared(), 'd/a': hardlink('top') },
+    [['top', 'd/a']]],
+  ['links a top-level file two levels down', { 's/a': shared() }, { a: shared(), 'd/e/b': hardlink('a') },
+    [['d/e/b', 'a']]],
 ];
 
 interface History {

@@ -85,6 +85,10 @@ export class SnapshotBuilder {
   /** Content ids by "DEV:INO", so each file with several links is read once. */
   private readonly byInode = new Map<string, Promise<string>>();
   private readonly sets = new Map<string, HardlinkSet>();
+  /** Preparations of directories not yet finished, during which their files join hardlink sets. */
+  private readonly preparing = new Set<Promise<unknown>>();
+  /** Set by finish once every file has joined its set: a set is then complete whatever its count. */
+  private setsClosed = false;
   private readonly large: { node: ScanNode; resolve: (oid: string) => void; reject: (error: unknown) => void }[] = [];
   private largeRunning = 0;
   private fresh = 0;
@@ -127,9 +131,15 @@ export class SnapshotBuilder {
   async finish(scan: ScanDir): Promise<BuiltSnapshot> {
     this.throwIfFailed();
     this.scanned = true;
+    // The root's files join their sets when the root is prepared, and a preparation may pause (to
+    // start a pack), so the sets are known only once every preparation is over.
+    const rootIds = this.idsOf(scan);
+    rootIds.catch(() => undefined);
+    while (this.preparing.size > 0) await Promise.all([...this.preparing]);
     // Sets with links outside the rootfs never reach their link count; they are complete now.
+    this.setsClosed = true;
     for (const set of this.sets.values()) this.completeSet(set);
-    const { rootfsOid, metaOid } = await this.idsOf(scan);
+    const { rootfsOid, metaOid } = await rootIds;
     const top = encodeTree([
       { mode: MODE_TREE, name: Buffer.from('rootfs'), oid: rootfsOid },
       { mode: MODE_TREE, name: Buffer.from('meta'), oid: metaOid ?? (await this.put('tree', Buffer.alloc(0))) },
@@ -172,7 +182,14 @@ export class SnapshotBuilder {
   }
 
   private schedule(dir: ScanDir): Promise<DirIds> {
-    const scheduled = this.prepare(dir).then(async (waits) => {
+    const prepared = this.prepare(dir);
+    const preparation = prepared.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.preparing.add(preparation);
+    void preparation.then(() => this.preparing.delete(preparation));
+    const scheduled = prepared.then(async (waits) => {
       await Promise.all(waits);
       return this.writeDir(dir);
     });
@@ -284,7 +301,7 @@ export class SnapshotBuilder {
       this.sets.set(key, set);
     }
     set.members.push(node.entry);
-    if (set.members.length >= set.nlink) this.completeSet(set);
+    if (set.members.length >= set.nlink || this.setsClosed) this.completeSet(set);
     return set.done;
   }
 
