@@ -81,6 +81,14 @@ export async function main(argv: string[]): Promise<void> {
   exitQuietlyOnBrokenPipe();
   const program = buildProgram();
   const debug = argv.includes('--debug');
+  // Node exits with 0 when nothing is left to run, also when a bug left a promise of the
+  // command unsettled. Such a run must not pass for a success.
+  let finished = false;
+  process.once('beforeExit', () => {
+    if (finished) return;
+    process.stderr.write('error: internal error, this is a bug in snap: the command stopped before it finished\n');
+    process.exitCode = EXIT.FAILURE;
+  });
   try {
     if (argv.length <= 2) {
       // `snap` alone: the help on stderr and a usage error, as git does.
@@ -94,6 +102,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = exitCodeFor(error, debug);
   } finally {
     await endPager();
+    finished = true;
   }
 }
 

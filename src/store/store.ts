@@ -182,20 +182,24 @@ async function takeLock(lock: string): Promise<boolean> {
   }
 }
 
-/** Runs `work` with the lock taken, and removes the lock afterwards or on SIGINT and SIGTERM. */
+/** Runs `work` with the lock taken, and removes the lock afterwards, on SIGINT and SIGTERM, and at exit. */
 async function holdingLock<T>(lock: string, work: () => Promise<T>): Promise<T> {
   // An interrupt must not leave the lock behind; the signal's usual exit status follows.
   const onSignal = (signal: NodeJS.Signals): void => {
     fs.rmSync(lock, { force: true });
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
+  // Nor may a process that exits with the work unfinished (a bug that leaves a promise unsettled).
+  const onExit = (): void => fs.rmSync(lock, { force: true });
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  process.once('exit', onExit);
   try {
     return await work();
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('exit', onExit);
     await fsp.rm(lock, { force: true });
   }
 }
