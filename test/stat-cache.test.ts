@@ -164,6 +164,24 @@ describe('stat cache file', () => {
     expect(await filesReadByStatus(repo)).toBe(0);
   });
 
+  it('warns and commits when the cache cannot be saved', async () => {
+    const index = join(repo.gitdir, 'snap-index');
+    const saved = fs.readFileSync(index);
+    fs.rmSync(index);
+    fs.mkdirSync(index);
+    fs.writeFileSync(join(repo.rootfs, 'c'), 'CHARLIE\n');
+
+    const result = repo.snap(['commit', '-m', 'cache in the way']);
+    fs.rmSync(index, { recursive: true });
+    fs.writeFileSync(index, saved);
+    fs.writeFileSync(join(repo.rootfs, 'c'), 'charlie\n');
+    repo.ok(['commit', '-m', 'back']);
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain('warning: the stat cache was not saved (');
+    expect(repo.git(['show', 'HEAD~1:rootfs/c'])).toBe('CHARLIE\n');
+  });
+
   it('catches a file added to a cached directory', async () => {
     fs.writeFileSync(join(repo.rootfs, 'usr/lib/new'), 'new\n');
 

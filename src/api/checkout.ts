@@ -7,7 +7,7 @@ import { checkRefName } from '../store/refs.js';
 import { previousCheckout, readCommit, resolveRevision } from '../store/revision.js';
 import { readSnapshotDir, snapshotRoot, type SnapshotDir } from '../store/snapshot-read.js';
 import { identity, openStore, withStoreLock, type Store } from '../store/store.js';
-import { captureWorktree, planCheckoutRecord, saveCheckoutRecord, type Capture, type CheckoutRecordPlan } from '../store/worktree.js';
+import { cacheNotSaved, captureWorktree, planCheckoutRecord, saveCheckoutRecord, type Capture, type CheckoutRecordPlan } from '../store/worktree.js';
 import { applyChanges } from '../tree/apply.js';
 import type { Entry } from '../tree/entry.js';
 import type { CommonOptions } from './common.js';
@@ -176,7 +176,7 @@ export async function writeRootfs(store: Store, current: Capture, target: Snapsh
     const plan = await (planning ?? planCheckoutRecord(current, changes, findDir));
     if (plan) await saveCheckoutRecord(store, current, plan);
   } catch (error) {
-    options.onWarning?.(`the stat cache was not saved (${error instanceof Error ? error.message : String(error)}); the next status or commit reads the changed files again`);
+    options.onWarning?.(cacheNotSaved(error));
   }
   return changes.length;
 }

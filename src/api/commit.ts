@@ -6,7 +6,7 @@ import { readCommit } from '../store/revision.js';
 import { commitIdentity } from '../store/ident.js';
 import type { Signature } from '../store/refs.js';
 import { openStore, withStoreLock } from '../store/store.js';
-import { captureWorktree } from '../store/worktree.js';
+import { cacheNotSaved, captureWorktree } from '../store/worktree.js';
 import type { CommonOptions } from './common.js';
 
 /** Options of commit. */
@@ -61,7 +61,11 @@ export async function commit(options: CommitOptions): Promise<CommitResult> {
     if (headCommit && !options.allowEmpty && !options.amend && headCommit.tree === capture.tree) {
       throw new SnapError('NOTHING_TO_COMMIT', `nothing to commit: the rootfs equals HEAD (${headCommit.oid.slice(0, 7)}); use --allow-empty to record it anyway`);
     }
-    await capture.saveCache();
+    try {
+      await capture.saveCache();
+    } catch (error) {
+      options.onWarning?.(cacheNotSaved(error));
+    }
 
     const given = options.message?.trim() ? options.message : headCommit!.message;
     const message = given.endsWith('\n') ? given : `${given}\n`;

@@ -76,6 +76,14 @@ export async function captureWorktree(store: Store, options: CaptureOptions): Pr
   return { ...built, root: await snapshotRoot(store.objects, built.tree), cache, saveCache, stale, rootStat: scan.stat, scanStartNs };
 }
 
+/**
+ * Returns the warning for a stat cache that failed to save. The command itself succeeded, because
+ * the cache only saves work, and the one left in place still matches the files it describes.
+ */
+export function cacheNotSaved(error: unknown): string {
+  return `the stat cache was not saved (${error instanceof Error ? error.message : String(error)}); the next status or commit reads the changed files again`;
+}
+
 /** Collects the fresh records of the scanned directories whose cache record is missing, out of date or racy. */
 function staleRecords(cache: StatCache, scan: ScanDir): Map<string, CachedDir> {
   const stale = new Map<string, CachedDir>();
