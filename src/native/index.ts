@@ -44,6 +44,8 @@ const BIGINT_FIELDS = 4;
 const B_DEV = 0, B_INO = 1, B_MTIME = 2, B_CTIME = 3;
 const WIDE_MTIME = 1, WIDE_CTIME = 2;
 const TYPES: readonly StatInfo['type'][] = ['file', 'dir', 'symlink', 'char', 'block', 'fifo', 'socket'];
+/** The code of a regular file in the F_TYPE field (its index in TYPES). */
+const TYPE_FILE = 0;
 
 const NS_PER_SECOND = 1_000_000_000n;
 
@@ -198,9 +200,19 @@ export function gzipInfo(): GzipInfo {
 export function hasLinkedFiles(table: StatTable): boolean {
   const { numbers } = table;
   for (let n = 0; n < numbers.length; n += NUMBER_FIELDS) {
-    if (TYPES[numbers[n + F_TYPE]] === 'file' && numbers[n + F_NLINK] > 1) return true;
+    if (numbers[n + F_NLINK] > 1 && numbers[n + F_TYPE] === TYPE_FILE) return true;
   }
   return false;
+}
+
+/** Returns the "DEV:INO" keys of a stat table's regular files with more than one link. */
+export function linkedFileKeys(table: StatTable): string[] {
+  const { numbers, bigints } = table;
+  const keys: string[] = [];
+  for (let n = 0, b = 0; n < numbers.length; n += NUMBER_FIELDS, b += BIGINT_FIELDS) {
+    if (numbers[n + F_NLINK] > 1 && numbers[n + F_TYPE] === TYPE_FILE) keys.push(`${bigints[b + B_DEV]}:${bigints[b + B_INO]}`);
+  }
+  return keys;
 }
 
 /**

@@ -57,6 +57,11 @@ export interface BuiltSnapshot {
   /** Regular files whose content was read (not answered by the stat cache). */
   filesRead: number;
   bytesRead: number;
+  /**
+   * "DEV:INO" keys of the hardlink sets that got fewer fresh members than their link count: the
+   * others are outside the rootfs, or inside with entries from the last commit.
+   */
+  partialSets: string[];
 }
 
 /** The subtree ids of a written directory. */
@@ -89,6 +94,7 @@ export class SnapshotBuilder {
   private readonly preparing = new Set<Promise<unknown>>();
   /** Set by finish once every file has joined its set: a set is then complete whatever its count. */
   private setsClosed = false;
+  private readonly partialSets: string[] = [];
   private readonly large: { node: ScanNode; resolve: (oid: string) => void; reject: (error: unknown) => void }[] = [];
   private largeRunning = 0;
   private fresh = 0;
@@ -147,7 +153,7 @@ export class SnapshotBuilder {
     const tree = await this.put('tree', top);
     if (this.objects.packing) await this.objects.finishPack();
     this.options.onProgress?.({ phase: 'content', done: this.done, total: this.found, bytes: this.bytes });
-    return { tree, entries: scan.entries ?? 1, filesRead: this.done, bytesRead: this.bytes };
+    return { tree, entries: scan.entries ?? 1, filesRead: this.done, bytesRead: this.bytes, partialSets: this.partialSets };
   }
 
   /**
@@ -307,6 +313,7 @@ export class SnapshotBuilder {
 
   private completeSet(set: HardlinkSet): void {
     this.sets.delete(set.key);
+    if (set.members.length < set.nlink) this.partialSets.push(set.key);
     if (set.members.length >= 2) {
       const first = set.members.reduce((a, b) => (Buffer.compare(a.path, b.path) <= 0 ? a : b));
       for (const member of set.members) member.linkTarget = first.path;

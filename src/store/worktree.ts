@@ -44,6 +44,17 @@ export interface Capture extends BuiltSnapshot {
  * id. With `write`, objects are stored and `saveCache` keeps what the scan learned.
  */
 export async function captureWorktree(store: Store, options: CaptureOptions): Promise<Capture> {
+  const first = await captureOnce(store, options);
+  // A file's link target is the first path of its hardlink set. A renamed directory changes the
+  // paths below it but not their stat, so a set can have fresh members and members whose entries
+  // (and link targets) come from the last commit. The capture is then taken again with every
+  // member of such sets read afresh.
+  const mixed = first.partialSets.filter((key) => first.linkedFromCache.has(key));
+  if (mixed.length === 0) return first;
+  return captureOnce(store, options, new Set(mixed));
+}
+
+async function captureOnce(store: Store, options: CaptureOptions, distrust?: Set<string>): Promise<Capture & { linkedFromCache: Set<string> }> {
   const cache = await StatCache.load(store.gitdir);
   const storeStat = fs.statSync(store.gitdir, { bigint: true });
   const scanStartNs = fileClockNs();
@@ -63,6 +74,7 @@ export async function captureWorktree(store: Store, options: CaptureOptions): Pr
       onDir: (dir) => builder.addDir(dir),
       // A commit saves records from its own scan; a dry capture's loaded records may be kept by recordCheckout.
       releaseCache: options.write,
+      distrust,
     });
     built = await builder.finish(scan);
   } catch (error) {
@@ -73,7 +85,8 @@ export async function captureWorktree(store: Store, options: CaptureOptions): Pr
   // A dry capture keeps no reference to the scan, which is large for a large tree.
   const saveCache = options.write ? cacheSaver(store, cache, scan, scanStartNs) : async (): Promise<void> => {};
   const stale = options.write ? new Map<string, CachedDir>() : staleRecords(cache, scan);
-  return { ...built, root: await snapshotRoot(store.objects, built.tree), cache, saveCache, stale, rootStat: scan.stat, scanStartNs };
+  const linkedFromCache = scan.linkedFromCache ?? new Set<string>();
+  return { ...built, root: await snapshotRoot(store.objects, built.tree), cache, saveCache, stale, rootStat: scan.stat, scanStartNs, linkedFromCache };
 }
 
 /**

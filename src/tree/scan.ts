@@ -5,7 +5,7 @@
 
 import * as fs from 'node:fs';
 import { SnapError, ioError, showPath } from '../errors.js';
-import { listXattrs, lstatPath, readDirTable, readDirTables, tableCount, toStatInfos, type DirTable, type StatInfo, type StatTable } from '../native/index.js';
+import { linkedFileKeys, listXattrs, lstatPath, readDirTable, readDirTables, tableCount, toStatInfos, type DirTable, type StatInfo, type StatTable } from '../native/index.js';
 import type { ObjectStore } from '../store/objects.js';
 import { readSnapshotDir, type SnapshotChild } from '../store/snapshot-read.js';
 import { isRacy, sameStat, sameTable, type StatCache } from '../store/stat-cache.js';
@@ -28,6 +28,11 @@ export interface ScanDir {
   racy: string[];
   /** Entries scanned at and below this directory, itself included (set on the root only). */
   entries?: number;
+  /**
+   * "DEV:INO" keys of the files of several links whose entries came from the last commit, at and
+   * below this directory (set on the root only). See ScanOptions.distrust.
+   */
+  linkedFromCache?: Set<string>;
   /** Subtree ids once written (set by buildSnapshot). */
   written?: { rootfsOid: string; metaOid?: string };
   /** True when the stat cache's record of this directory has this same table and no racy names. */
@@ -68,6 +73,13 @@ export interface ScanOptions {
    * when the loaded records are needed afterwards (planCheckoutRecord keeps those of unchanged directories).
    */
   releaseCache?: boolean;
+  /**
+   * "DEV:INO" keys of files of several links to read afresh, wherever they are: their entries do
+   * not come from the last commit, and their directories are not reused. A file's link target is
+   * the first path of its hardlink set, which a renamed directory of another member changes
+   * without changing this file's stat.
+   */
+  distrust?: Set<string>;
 }
 
 interface ScanState {
@@ -78,6 +90,8 @@ interface ScanState {
   readAhead: Map<string, DirTable>;
   /** Mount points below the root (latin1 paths), bind mounts of the same filesystem included. */
   mountPoints: Set<string>;
+  /** See ScanDir.linkedFromCache. */
+  linkedFromCache: Set<string>;
 }
 
 /** Reports whether the directory `info` at `path` is a mount point, which a scan never enters. */
@@ -120,7 +134,7 @@ export async function scanTree(root: Buffer, options: ScanOptions): Promise<Scan
   // The root's own record sits in the root metadata blob, so the root is reused only when its
   // own stat is unchanged too.
   const mountPoints = mountPointsBelow(root);
-  const state: ScanState = { root, options, count: 0, readAhead: await readAhead(root, options.cache, options.releaseCache ?? false), mountPoints };
+  const state: ScanState = { root, options, count: 0, readAhead: await readAhead(root, options.cache, options.releaseCache ?? false), mountPoints, linkedFromCache: new Set() };
   const rootUnchanged = options.cache?.rootUnchanged(rootStat) ?? false;
   const scan = await scanDir(state, Buffer.alloc(0), rootStat, rootUnchanged);
   if (!scan.reuse) {
@@ -129,6 +143,7 @@ export async function scanTree(root: Buffer, options: ScanOptions): Promise<Scan
     scan.entry ??= entryFromStat(root, Buffer.alloc(0), rootStat);
   }
   scan.entries = state.count + 1;
+  scan.linkedFromCache = state.linkedFromCache;
   return scan;
 }
 
@@ -195,7 +210,9 @@ async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReus
   const { root, options } = state;
   const { table, match } = dirTable(state, path, stat);
   const cached = options.cache?.dir(path);
-  const unchanged = cached?.table !== undefined && cached.racy.length === 0 && sameTable(cached.table, table);
+  const distrust = options.distrust && options.distrust.size > 0 ? options.distrust : undefined;
+  const unchanged = cached?.table !== undefined && cached.racy.length === 0 && sameTable(cached.table, table) &&
+    !(distrust && linkedFileKeys(table).some((key) => distrust.has(key)));
   const dir: ScanDir = { path, stat, children: [], subdirs: [], table, racy: [], cacheCurrent: unchanged };
 
   // Fast path: with every child stat unchanged, only subdirectories need a look. If they are all
@@ -216,6 +233,7 @@ async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReus
     }
     if (allReused) {
       state.count += tableCount(table);
+      for (const key of linkedFileKeys(table)) state.linkedFromCache.add(key);
       dir.subdirs = [...scannedSubdirs.values()];
       dir.reuse = { rootfsOid: cached.rootfsOid, metaOid: cached.metaOid };
       if (options.releaseCache) options.cache?.forget(path);
@@ -228,7 +246,7 @@ async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReus
   const children: CachedChildren = { match, racy: cached && cached.racy.length > 0 ? new Set(cached.racy) : undefined };
 
   // Which children are unchanged since the last commit, and the subdirectories below them.
-  const kept: { info: StatInfo; valid: boolean; sub?: ScanDir }[] = [];
+  const kept: { info: StatInfo; valid: boolean; sub?: ScanDir; linkKey?: string }[] = [];
   let reusable = unchanged && allowReuse;
   for (const row of order) {
     const info = infos[row];
@@ -240,7 +258,9 @@ async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReus
     if (options.exclude?.some((skip) => skip.dev === info.dev && skip.ino === info.ino)) continue;
     if (isRacy(info, options.scanStartNs)) dir.racy.push(name.toString('latin1'));
 
-    const valid = unchanged || (cached !== undefined && cachedStatValid(options.cache!, path, children, row, info));
+    const linkKey = info.type === 'file' && info.nlink > 1 ? `${info.dev}:${info.ino}` : undefined;
+    const valid = (unchanged || (cached !== undefined && cachedStatValid(options.cache!, path, children, row, info))) &&
+      !(linkKey !== undefined && distrust?.has(linkKey));
     if (!valid) reusable = false;
 
     let sub: ScanDir | undefined;
@@ -256,12 +276,15 @@ async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReus
       }
     }
     if (sub) dir.subdirs.push(sub);
-    kept.push({ info, valid, sub });
+    kept.push({ info, valid, sub, linkKey });
     state.count += 1;
     if (state.count % 1000 === 0) options.onProgress?.(state.count);
   }
 
   if (reusable && cached) {
+    for (const { linkKey } of kept) {
+      if (linkKey !== undefined) state.linkedFromCache.add(linkKey);
+    }
     dir.reuse = { rootfsOid: cached.rootfsOid, metaOid: cached.metaOid };
     if (options.releaseCache) options.cache?.forget(path);
     return dir;
@@ -273,16 +296,16 @@ async function scanDir(state: ScanState, path: Buffer, stat: StatInfo, allowReus
     const listing = await readSnapshotDir(options.objects!, { path, rootfsOid: cached.rootfsOid, metaOid: cached.metaOid });
     previousEntries = new Map(listing.children.map((child) => [child.name.toString('latin1'), child]));
   }
-  for (const { info, valid, sub } of kept) {
+  for (const { info, valid, sub, linkKey } of kept) {
     const name = info.name;
     const old = valid ? previousEntries?.get(name.toString('latin1')) : undefined;
     const entry = old && old.entry.type === info.type ? old.entry : entryFromStat(root, childPath(path, name), info);
     if (sub) sub.entry = entry;
-    const linked = info.type === 'file' && info.nlink > 1;
     const node: ScanNode = { name, entry, dir: sub, fresh: entry !== old?.entry };
-    if (linked) {
-      node.inode = `${info.dev}:${info.ino}`;
+    if (linkKey !== undefined) {
+      node.inode = linkKey;
       node.nlink = info.nlink;
+      if (!node.fresh) state.linkedFromCache.add(linkKey);
     }
     dir.children.push(node);
   }
