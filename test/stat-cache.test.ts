@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { status, type Progress } from '../src/index.js';
+import { checkout, status, type Progress } from '../src/index.js';
 import { readDirTable, setTimes, toStatInfos } from '../src/native/index.js';
 import { isRacy, racyNames, StatCache } from '../src/store/stat-cache.js';
 import { openStore } from '../src/store/store.js';
@@ -429,5 +429,60 @@ describe('stat cache refresh', () => {
 
     expect(await refreshStatCache(store, capture)).toBe(false);
     expect(fs.readFileSync(join(repo.gitdir, 'snap-index')).equals(saved)).toBe(true);
+  });
+});
+
+describe('stat cache after a checkout changed under it', () => {
+  let repo: Repo;
+  let a: string;
+
+  beforeAll(async () => {
+    repo = await Repo.createInProcess({
+      spec: {
+        'd/first': file('one\n', { mtime: T }),
+        'd/kept': file('kept\n', { mtime: T }),
+        'd/last': file('two\n', { mtime: T }),
+      },
+    });
+    a = await repo.commitInProcess('A');
+    fs.writeFileSync(join(repo.rootfs, 'd/first'), 'ONE\n');
+    fs.writeFileSync(join(repo.rootfs, 'd/last'), 'TWO\n');
+    await repo.commitInProcess('B');
+    await sleep(RACY_WAIT_MS);
+  });
+
+  afterAll(() => repo?.remove());
+
+  /** Rewrites a file with other bytes of the same size and its old mtime, as a concurrent writer could. */
+  function rewrite(name: string, content: string): void {
+    const path = join(repo.rootfs, name);
+    const mtime = fs.lstatSync(path, { bigint: true }).mtimeNs;
+    fs.writeFileSync(path, content);
+    setTimes(at(repo.rootfs, name), mtime, mtime);
+  }
+
+  it('distrusts files changed during the checkout', async () => {
+    // The checkout reports progress after each file it writes: d/first, then d/last. Between
+    // them another writer changes d/first, which the checkout wrote, and d/kept, which it did not.
+    await checkout({
+      cwd: repo.rootfs,
+      revision: a,
+      onProgress: (progress: Progress) => {
+        if (progress.phase === 'checkout' && progress.done === 1) {
+          rewrite('d/first', 'XXX\n');
+          rewrite('d/kept', 'KEPT\n');
+          // The checkout goes on past the racy window after the rewrites, as a larger one would.
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, RACY_WAIT_MS);
+        }
+      },
+    });
+    await sleep(RACY_WAIT_MS);
+
+    const changes = JSON.parse(repo.ok(['status', '--json'])).changes as { status: string; path: string }[];
+
+    expect(changes.map((change) => [change.status, change.path])).toEqual([
+      ['M', 'd/first'],
+      ['M', 'd/kept'],
+    ]);
   });
 });

@@ -170,11 +170,11 @@ export async function writeRootfs(store: Store, current: Capture, target: Snapsh
     planning = planCheckoutRecord(current, changes, findDir);
     await planning.catch(() => undefined);
   };
-  await applyChanges(Buffer.from(store.rootfs), changes, store.objects, async (path) => (await lookup(path))?.entry,
+  const written = await applyChanges(Buffer.from(store.rootfs), changes, store.objects, async (path) => (await lookup(path))?.entry,
     (progress) => options.onProgress?.({ phase: 'checkout', done: progress.done, total: progress.total }), planRecord);
   try {
     const plan = await (planning ?? planCheckoutRecord(current, changes, findDir));
-    if (plan) await saveCheckoutRecord(store, current, plan);
+    if (plan) await saveCheckoutRecord(store, current, plan, written);
   } catch (error) {
     options.onWarning?.(cacheNotSaved(error));
   }

@@ -221,9 +221,14 @@ export function linkedFileKeys(table: StatTable): string[] {
  * StatInfo objects. `coarseLimitNs` must not be later than `limitNs`.
  */
 export function namesChangedSince(table: StatTable, limitNs: bigint, coarseLimitNs: bigint): string[] {
+  return entriesChangedSince(table, limitNs, coarseLimitNs).map((entry) => entry.name);
+}
+
+/** Returns what namesChangedSince picks, each name (latin1) with its ctime and mtime. */
+export function entriesChangedSince(table: StatTable, limitNs: bigint, coarseLimitNs: bigint): { name: string; ctimeNs: bigint; mtimeNs: bigint }[] {
   const { names, numbers, bigints } = table;
   const signed = new BigInt64Array(bigints.buffer, bigints.byteOffset, bigints.length);
-  const found: string[] = [];
+  const found: { name: string; ctimeNs: bigint; mtimeNs: bigint }[] = [];
   let nameStart = 0;
   for (let n = 0, b = 0; n < numbers.length; n += NUMBER_FIELDS, b += BIGINT_FIELDS) {
     const nameEnd = numbers[n + F_NAME_END];
@@ -234,7 +239,7 @@ export function namesChangedSince(table: StatTable, limitNs: bigint, coarseLimit
     if (ctimeNs >= coarseLimitNs || mtimeNs >= coarseLimitNs) {
       const coarse = ctimeNs % NS_PER_SECOND === 0n && mtimeNs % NS_PER_SECOND === 0n;
       const limit = coarse ? coarseLimitNs : limitNs;
-      if (ctimeNs >= limit || mtimeNs >= limit) found.push(names.toString('latin1', nameStart, nameEnd));
+      if (ctimeNs >= limit || mtimeNs >= limit) found.push({ name: names.toString('latin1', nameStart, nameEnd), ctimeNs, mtimeNs });
     }
     nameStart = nameEnd;
   }

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { namesChangedSince, toStatInfos, type StatInfo, type StatTable } from '../native/index.js';
+import { entriesChangedSince, namesChangedSince, toStatInfos, type StatInfo, type StatTable } from '../native/index.js';
 import { decodeCache, writeCache } from './stat-cache-file.js';
 
 const CACHE_FILE = 'snap-index';
@@ -61,8 +61,24 @@ export function racyNames(table: StatTable, scanStartNs: bigint): string[] {
   return namesChangedSince(table, scanStartNs - RACY_WINDOW_NS, scanStartNs - COARSE_RACY_WINDOW_NS);
 }
 
+/**
+ * Returns the names (latin1) of a table's entries to distrust after a checkout. Its capture
+ * started at `sinceNs`, and it read this table at `scanStartNs`. Distrusted are the entries that
+ * isRacy picks, and those changed since `sinceNs` other than as the checkout left them.
+ * `expected` gives the ctime an entry had right after the checkout wrote it. An entry it did not
+ * write has none there, so a change to it since the capture read it makes it distrusted too.
+ */
+export function distrustedAfterCheckout(table: StatTable, dirPath: string, sinceNs: bigint, scanStartNs: bigint, expected: Map<string, bigint>): string[] {
+  const names: string[] = [];
+  for (const entry of entriesChangedSince(table, sinceNs - RACY_WINDOW_NS, sinceNs - COARSE_RACY_WINDOW_NS)) {
+    const path = dirPath === '' ? entry.name : `${dirPath}/${entry.name}`;
+    if (isRacy(entry, scanStartNs) || expected.get(path) !== entry.ctimeNs) names.push(entry.name);
+  }
+  return names;
+}
+
 /** Reports whether a stat is too recent to trust next time. */
-export function isRacy(stat: StatInfo, scanStartNs: bigint): boolean {
+export function isRacy(stat: Pick<StatInfo, 'ctimeNs' | 'mtimeNs'>, scanStartNs: bigint): boolean {
   const coarse = stat.ctimeNs % 1_000_000_000n === 0n && stat.mtimeNs % 1_000_000_000n === 0n;
   const limit = scanStartNs - (coarse ? COARSE_RACY_WINDOW_NS : RACY_WINDOW_NS);
   return stat.ctimeNs >= limit || stat.mtimeNs >= limit;

@@ -6,7 +6,7 @@ import { scanTree, type ScanDir } from '../tree/scan.js';
 import type { Change } from './diff.js';
 import { SnapshotBuilder, type BuildProgress, type BuiltSnapshot } from './snapshot-write.js';
 import { snapshotRoot, type SnapshotDir } from './snapshot-read.js';
-import { StatCache, racyNames, sameTable, type CachedDir } from './stat-cache.js';
+import { StatCache, distrustedAfterCheckout, racyNames, sameTable, type CachedDir } from './stat-cache.js';
 import { tryStoreLock, type Store } from './store.js';
 
 /** Options of captureWorktree. */
@@ -209,9 +209,10 @@ export async function planCheckoutRecord(current: Capture, changes: Change[], fi
 
 /**
  * Reads the stat tables of the directories that `plan` refreshes, on native threads, and saves
- * the stat cache. Call it only after the checkout succeeded.
+ * the stat cache. `written` has the ctime of each path the checkout changed, right after its last
+ * change (see applyChanges). Call it only after the checkout succeeded.
  */
-export async function saveCheckoutRecord(store: Store, current: Capture, plan: CheckoutRecordPlan): Promise<void> {
+export async function saveCheckoutRecord(store: Store, current: Capture, plan: CheckoutRecordPlan, written: Map<string, bigint>): Promise<void> {
   const { cache } = current;
   // Stats taken from here on are compared with this start, as a scan's are (see RACY_WINDOW_NS).
   const scanStartNs = fileClockNs();
@@ -223,7 +224,9 @@ export async function saveCheckoutRecord(store: Store, current: Capture, plan: C
     // A directory that is gone or not a directory now has no record. A scan never enters a mount
     // point of another filesystem, so it has no record to reuse either.
     if (!read || read.dev !== rootStat.dev) return;
-    cache.record(path, { table: read.table, racy: racyNames(read.table, scanStartNs), rootfsOid: ids.rootfsOid, metaOid: ids.metaOid });
+    // Entries changed since the capture other than by the checkout itself are read again next time.
+    const racy = distrustedAfterCheckout(read.table, path.toString('latin1'), current.scanStartNs, scanStartNs, written);
+    cache.record(path, { table: read.table, racy, rootfsOid: ids.rootfsOid, metaOid: ids.metaOid });
   });
   cache.recordRoot(rootStat, scanStartNs);
   await cache.save(store.gitdir);

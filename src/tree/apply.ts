@@ -49,12 +49,24 @@ export function checkSafePath(path: Buffer): void {
  * Never follows a symlink: new content is written to a temporary name and renamed into place, and
  * every directory written into is checked to be a real directory first. `whileRemoving`, if
  * given, runs on the main thread while the removals run on native threads, for work that needs
- * no file of the rootfs; its failure fails the call after the removals.
+ * no file of the rootfs. Its failure fails the call once the removals are done.
+ *
+ * Returns the ctime of every path it wrote or gave attributes to (latin1 keys), read right after
+ * its last change. A later change by another process gives another ctime, which the stat cache
+ * then does not trust.
  */
-export async function applyChanges(root: Buffer, changes: Change[], objects: ObjectStore, lookupDir: DirLookup, onProgress?: (p: ApplyProgress) => void, whileRemoving?: () => Promise<void>): Promise<void> {
+export async function applyChanges(root: Buffer, changes: Change[], objects: ObjectStore, lookupDir: DirLookup, onProgress?: (p: ApplyProgress) => void, whileRemoving?: () => Promise<void>): Promise<Map<string, bigint>> {
   for (const change of changes) checkSafePath(change.path);
   const abs = (path: Buffer): Buffer => (path.length === 0 ? root : Buffer.concat([root, Buffer.from('/'), path]));
-  const dirs = new OpenDirs(abs, lookupDir);
+  const written = new Map<string, bigint>();
+  const observe = (path: Buffer): void => {
+    try {
+      written.set(path.toString('latin1'), lstatPath(abs(path)).ctimeNs);
+    } catch {
+      // Gone again already: the stat cache has no entry to trust.
+    }
+  };
+  const dirs = new OpenDirs(abs, lookupDir, observe);
   const checkedDirs = new Set<string>();
   const ensureRealDir = (dir: Buffer): void => {
     const key = dir.toString('latin1');
@@ -96,7 +108,10 @@ export async function applyChanges(root: Buffer, changes: Change[], objects: Obj
       change.status === 'm' &&
       (!sameLink(change.old, entry) || linkedOutside(abs(entry.path), change.old) || setsLinkedOutside.has(entry.linkTarget?.toString('latin1') ?? ''));
     if (change.status === 'm' && !relink) {
-      if (entry.type !== 'dir') applyAttributes(abs(entry.path), entry);
+      if (entry.type !== 'dir') {
+        applyAttributes(abs(entry.path), entry);
+        observe(entry.path);
+      }
       continue;
     }
     const parent = parentOf(entry.path);
@@ -109,6 +124,7 @@ export async function applyChanges(root: Buffer, changes: Change[], objects: Obj
     const blob = blobs.get(entry);
     blobs.delete(entry);
     await createEntry(abs(entry.path), entry, objects, blob);
+    if (entry.type !== 'dir') observe(entry.path);
     dirs.touch(entry.path);
     onProgress?.({ done: ++done, total: changes.length });
   }
@@ -128,8 +144,10 @@ export async function applyChanges(root: Buffer, changes: Change[], objects: Obj
       throw ioError('linking', entry.path, error);
     }
     applyAttributes(abs(entry.path), entry);
+    observe(entry.path);
   }
   await dirs.finishDeferred();
+  return written;
 }
 
 /**
@@ -144,7 +162,11 @@ class OpenDirs {
   private readonly touched = new Set<string>();
   private readonly deferred = new Map<string, Buffer>();
 
-  constructor(private readonly abs: (path: Buffer) => Buffer, private readonly lookupDir: DirLookup) {}
+  constructor(
+    private readonly abs: (path: Buffer) => Buffer,
+    private readonly lookupDir: DirLookup,
+    private readonly observe: (path: Buffer) => void,
+  ) {}
 
   /** Notes that an entry was created or removed at `path`, which changes its parent's times. */
   touch(path: Buffer): void {
@@ -196,9 +218,11 @@ class OpenDirs {
     const entry = this.changed.get(dir.key);
     if (entry) {
       applyAttributes(this.abs(dir.path), entry);
+      this.observe(dir.path);
     } else if (this.touched.has(dir.key)) {
       const recorded = await this.lookupDir(dir.path);
       if (recorded) setTimes(this.abs(dir.path), recorded.mtimeNs, recorded.mtimeNs);
+      this.observe(dir.path);
     }
   }
 }
