@@ -485,6 +485,22 @@ it('warns when the layer goes inside the rootfs', async () => {
   expect(outside.stderr).not.toContain('inside the rootfs');
 });
 
+it.each([
+  ['a name starting with two dots', (repo: Repo) => repo.file('rootfs/..layer.tar')],
+  ['a symlink to a rootfs file', (repo: Repo) => {
+    fs.symlinkSync(repo.file('rootfs/a'), repo.file('to-a'));
+    return repo.file('to-a');
+  }],
+])('warns for %s inside the rootfs', async (_what, output) => {
+  const repo = await newRepo({ a: 'a' });
+  const id = await repo.commitInProcess('one');
+
+  const result = repo.snap(['export', id, '-o', output(repo)]);
+
+  expect(result.code, result.stderr).toBe(0);
+  expect(result.stderr).toContain('warning: writing the layer inside the rootfs');
+});
+
 it('export fails for an unknown revision without writing', async () => {
   const repo = await newRepo({ a: 'a' });
   await repo.commitInProcess('one');

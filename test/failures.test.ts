@@ -2,6 +2,7 @@
 // store keeps its content and mtime, and the rootfs keeps every entry and attribute. Each case
 // also checks the exit code (1 failure, 2 usage error) and that the message names the problem.
 
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -115,6 +116,17 @@ const cases: FailureCase[] = [
     prepare: (repo) => {
       fs.writeFileSync(join(repo.rootfs, 'etc/a'), 'changed\n');
       fs.writeFileSync(join(repo.gitdir, 'snap.lock'), '1\n');
+    },
+  },
+  {
+    name: 'commit after a killed command left the lock',
+    args: ['commit', '-m', 'locked'],
+    code: 1,
+    message: /snap\.lock' was left by process \d+, which is no longer running/,
+    prepare: (repo) => {
+      fs.writeFileSync(join(repo.rootfs, 'etc/a'), 'changed\n');
+      // The id of a process that has ended.
+      fs.writeFileSync(join(repo.gitdir, 'snap.lock'), `${spawnSync('true').pid}\n`);
     },
   },
 ];

@@ -182,6 +182,26 @@ describe('stat cache file', () => {
     expect(repo.git(['show', 'HEAD~1:rootfs/c'])).toBe('CHARLIE\n');
   });
 
+  it.each([
+    ['a FIFO', (index: string) => execFileSync('mkfifo', [index])],
+    ['a symlink to /dev/zero', (index: string) => fs.symlinkSync('/dev/zero', index)],
+  ])('is ignored and replaced when it is %s', async (_what, make) => {
+    const index = join(repo.gitdir, 'snap-index');
+    const saved = fs.readFileSync(index);
+    fs.rmSync(index);
+    make(index);
+
+    const read = await filesReadByStatus(repo);
+    const committed = repo.snap(['commit', '--allow-empty', '-m', 'cache replaced']);
+    const isFile = fs.lstatSync(index).isFile();
+    fs.rmSync(index);
+    fs.writeFileSync(index, saved);
+
+    expect(read).toBe(3);
+    expect(committed.code, committed.stderr).toBe(0);
+    expect(isFile).toBe(true);
+  });
+
   it('catches a file added to a cached directory', async () => {
     fs.writeFileSync(join(repo.rootfs, 'usr/lib/new'), 'new\n');
 

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readdirSync, renameSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { pathBelow } from '../src/store/store.js';
 import { fingerprint } from './helpers/judge.js';
 import { runOk, runSnap, snapOk } from './helpers/snap.js';
 
@@ -55,5 +56,19 @@ describe('store without a recorded rootfs', () => {
     expect(result.stderr).toContain('records no rootfs');
     expect(result.stderr).toContain('snap.rootfs');
     expect(readdirSync(join(base, 'keep'))).toEqual(['data']);
+  });
+});
+
+describe('pathBelow', () => {
+  it.each([
+    ['/r', '/r/a', 'a'],
+    ['/r', '/r/..a', '..a'],
+    ['/r', '/r/a/..b/c', 'a/..b/c'],
+    ['/r', '/r', undefined],
+    ['/r', '/r/..', undefined],
+    ['/r', '/rx/a', undefined],
+    ['/r', '/a', undefined],
+  ])('places %s and %s', (dir, path, expected) => {
+    expect(pathBelow(dir, path)).toBe(expected);
   });
 });

@@ -1,12 +1,11 @@
 // snap checkout: make the rootfs exactly a snapshot, and move HEAD.
 
-import * as nodePath from 'node:path';
 import { SnapError, showPath } from '../errors.js';
 import { diffSnapshots, type Change } from '../store/diff.js';
 import { checkRefName } from '../store/refs.js';
 import { previousCheckout, readCommit, resolveRevision } from '../store/revision.js';
 import { readSnapshotDir, snapshotRoot, type SnapshotDir } from '../store/snapshot-read.js';
-import { identity, openStore, withStoreLock, type Store } from '../store/store.js';
+import { identity, openStore, pathBelow, withStoreLock, type Store } from '../store/store.js';
 import { cacheNotSaved, captureWorktree, planCheckoutRecord, saveCheckoutRecord, type Capture, type CheckoutRecordPlan } from '../store/worktree.js';
 import { applyChanges } from '../tree/apply.js';
 import type { Entry } from '../tree/entry.js';
@@ -186,8 +185,8 @@ export async function writeRootfs(store: Store, current: Capture, target: Snapsh
  * into the store itself or a directory that contains it (a store kept inside the rootfs).
  */
 function guardStore(store: Store, changes: Change[]): void {
-  const relative = nodePath.relative(store.rootfs, store.gitdir);
-  if (relative === '' || relative.startsWith('..') || nodePath.isAbsolute(relative)) return;
+  const relative = pathBelow(store.rootfs, store.gitdir);
+  if (relative === undefined) return;
   const storePath = Buffer.from(relative);
   const related = (a: Buffer, b: Buffer): boolean =>
     a.equals(b) || (b.length > a.length && b[a.length] === 0x2f && b.subarray(0, a.length).equals(a));

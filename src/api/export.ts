@@ -11,7 +11,7 @@ import { planLayer, type TarRecord } from '../oci/layer-plan.js';
 import { diffSnapshots } from '../store/diff.js';
 import { readCommit, resolveRevision } from '../store/revision.js';
 import { snapshotRoot, type SnapshotDir } from '../store/snapshot-read.js';
-import { openStore, type Store } from '../store/store.js';
+import { openStore, pathBelow, type Store } from '../store/store.js';
 import type { CommonOptions } from './common.js';
 import { resolveSides } from './diff.js';
 import { layerItems } from './layer-items.js';
@@ -169,7 +169,8 @@ async function writeInPlace(target: string, regular: boolean, write: (out: Writa
 
 /**
  * Reports whether a file path lies inside the rootfs of a store, and not inside the store itself
- * (which no capture reads). Symlinks in its directory and in the rootfs path are resolved.
+ * (which no capture reads). Symlinks are resolved: the export writes through a symlink named as
+ * the output. NOTE: a hardlink of a rootfs file, which is written in place, is not recognised.
  */
 function isInRootfs(store: Store, file: string): boolean {
   const real = (path: string): string => {
@@ -179,12 +180,9 @@ function isInRootfs(store: Store, file: string): boolean {
       return nodePath.resolve(path);
     }
   };
-  const resolved = nodePath.join(real(nodePath.dirname(nodePath.resolve(file))), nodePath.basename(file));
-  const below = (dir: string): boolean => {
-    const relative = nodePath.relative(real(dir), resolved);
-    return relative !== '' && !relative.startsWith('..') && !nodePath.isAbsolute(relative);
-  };
-  return below(store.rootfs) && !below(store.gitdir);
+  // A file that does not exist yet is resolved through its directory.
+  const resolved = fs.existsSync(file) ? real(file) : nodePath.join(real(nodePath.dirname(nodePath.resolve(file))), nodePath.basename(file));
+  return pathBelow(real(store.rootfs), resolved) !== undefined && pathBelow(real(store.gitdir), resolved) === undefined;
 }
 
 /** Names the output in a failure to write it; other failures name what they read. */

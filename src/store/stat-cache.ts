@@ -182,9 +182,13 @@ export class StatCache {
     let raw: Buffer;
     let fd: number | undefined;
     try {
+      // Without O_NONBLOCK, opening a FIFO left in its place would wait for a writer.
+      fd = fs.openSync(join(gitdir, CACHE_FILE), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+      const stat = fs.fstatSync(fd, { bigint: true });
+      cache.loadedFile = identityOf(stat);
+      // Anything but a regular file (a FIFO, a link to /dev/zero) is no cache, and is replaced at the next save.
+      if (!stat.isFile()) return cache;
       // One synchronous read: fsp.readFile reads in 512 KiB chunks, each a thread-pool round trip.
-      fd = fs.openSync(join(gitdir, CACHE_FILE), 'r');
-      cache.loadedFile = identityOf(fs.fstatSync(fd, { bigint: true }));
       raw = fs.readFileSync(fd);
     } catch {
       return cache;

@@ -2,7 +2,7 @@
 
 import { promises as fsp } from 'node:fs';
 import * as fs from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { SnapError, ioError } from '../errors.js';
 import { commitIdentity } from './ident.js';
 import { ObjectStore } from './objects.js';
@@ -145,15 +145,53 @@ export async function openStore(location: StoreLocation = {}): Promise<Store> {
 }
 
 /**
+ * Returns the path of `path` relative to the directory `dir` when it lies strictly below it, else
+ * undefined. Both are taken as given, without resolving symlinks. A name that merely starts with
+ * two dots ('..layer.tar') is below.
+ */
+export function pathBelow(dir: string, path: string): string | undefined {
+  const rel = relative(dir, path);
+  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return undefined;
+  return rel;
+}
+
+/**
  * Takes the store-wide lock for work that changes the rootfs or the store (commit, checkout),
  * runs `work`, and releases the lock. Throws LOCKED if another process holds it.
  */
 export async function withStoreLock<T>(store: Store, work: () => Promise<T>): Promise<T> {
   const lock = join(store.gitdir, 'snap.lock');
   if (!(await takeLock(lock))) {
+    const holder = lockHolder(lock);
+    if (holder !== undefined && !isRunning(holder)) {
+      throw new SnapError('LOCKED', `'${lock}' was left by process ${holder}, which is no longer running (killed, say); check that no snap command works on this store, then remove the file`);
+    }
     throw new SnapError('LOCKED', `'${lock}' exists: another snap command is working on this store; if none is running, remove the file`);
   }
   return holdingLock(lock, work);
+}
+
+/** Returns the process id written in a lock file, or undefined when it cannot be read. */
+function lockHolder(lock: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(lock, 'utf8').trim());
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reports whether a process with this id runs. NOTE: a process of another PID namespace (another
+ * container sharing the store) is not seen and counts as not running, so the message only advises.
+ */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**
