@@ -162,18 +162,22 @@ export async function writeRootfs(store: Store, current: Capture, target: Snapsh
   guardStore(store, changes);
   const lookup = (path: Buffer) => targetDirs.find(path);
   const findDir = async (path: Buffer): Promise<SnapshotDir | undefined> => (await lookup(path))?.dir;
-  // The stat cache's part that needs no file is planned while the removals run; a failure to
+  // The stat cache's part that needs no file is planned while the removals run. A failure to
   // plan is reported with a failure to save, below.
-  let planning: Promise<CheckoutRecordPlan | undefined> | undefined;
+  let planned: { plan?: CheckoutRecordPlan } | { error: unknown } | undefined;
   const planRecord = async (): Promise<void> => {
-    planning = planCheckoutRecord(current, changes, findDir);
-    await planning.catch(() => undefined);
+    try {
+      planned = { plan: planCheckoutRecord(current, changes) };
+    } catch (error) {
+      planned = { error };
+    }
   };
   const written = await applyChanges(Buffer.from(store.rootfs), changes, store.objects, async (path) => (await lookup(path))?.entry,
     (progress) => options.onProgress?.({ phase: 'checkout', done: progress.done, total: progress.total }), planRecord);
   try {
-    const plan = await (planning ?? planCheckoutRecord(current, changes, findDir));
-    if (plan) await saveCheckoutRecord(store, current, plan, written);
+    planned ??= { plan: planCheckoutRecord(current, changes) };
+    if ('error' in planned) throw planned.error;
+    if (planned.plan) await saveCheckoutRecord(store, current, planned.plan, written, findDir);
   } catch (error) {
     options.onWarning?.(cacheNotSaved(error));
   }

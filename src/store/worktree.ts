@@ -152,21 +152,28 @@ async function saveStale(store: Store, capture: Capture): Promise<boolean> {
   return saved ?? false;
 }
 
-/** The directories whose records a checkout refreshes, with their ids in the target snapshot. */
+/** The directories whose records a checkout refreshes. */
 export interface CheckoutRecordPlan {
-  refreshed: { path: Buffer; ids: SnapshotDir }[];
+  refreshed: Buffer[];
 }
+
+/**
+ * Directories whose stat tables saveCheckoutRecord reads in one native call. The tables of a
+ * batch are in memory twice for a moment (in C, then in JS), so a checkout of a large tree reads
+ * them a batch at a time.
+ */
+const RECORD_BATCH = 128;
 
 /**
  * Plans the stat cache of the rootfs as a checkout that applies `changes` leaves it, so the next
  * capture reads no file the checkout wrote. Every directory that contains a changed path, or lies
- * above one, is to get a fresh stat table and the ids that `findDir` returns for it in the
- * target snapshot. Other directories keep their records as loaded, or take the fresh ones of
- * `current`, the capture before the checkout, where those were stale. Records at or below a
- * removed directory are dropped. This needs no file of the rootfs, so a checkout runs it while
- * its removals run. saveCheckoutRecord completes it. Returns undefined when nothing changes.
+ * above one, is to get a fresh stat table and its ids in the target snapshot. Other directories
+ * keep their records as loaded, or take the fresh ones of `current`, the capture before the
+ * checkout, where those were stale. Records at or below a removed directory are dropped. This
+ * needs no file of the rootfs, so a checkout runs it while its removals run.
+ * saveCheckoutRecord completes it. Returns undefined when nothing changes.
  */
-export async function planCheckoutRecord(current: Capture, changes: Change[], findDir: (path: Buffer) => Promise<SnapshotDir | undefined>): Promise<CheckoutRecordPlan | undefined> {
+export function planCheckoutRecord(current: Capture, changes: Change[]): CheckoutRecordPlan | undefined {
   const { cache, stale } = current;
   if (changes.length === 0 && stale.size === 0) return undefined;
   const refreshed = new Map<string, Buffer>();
@@ -199,35 +206,38 @@ export async function planCheckoutRecord(current: Capture, changes: Change[], fi
     if (!refreshed.has(key) && !isAtOrBelowAny(key, removed)) cache.record(Buffer.from(key, 'latin1'), record);
   }
 
-  const plan: CheckoutRecordPlan = { refreshed: [] };
-  for (const path of refreshed.values()) {
-    const ids = await findDir(path);
-    if (ids) plan.refreshed.push({ path, ids });
-  }
-  return plan;
+  return { refreshed: [...refreshed.values()] };
 }
 
 /**
  * Reads the stat tables of the directories that `plan` refreshes, on native threads, and saves
- * the stat cache. `written` has the ctime of each path the checkout changed, right after its last
- * change (see applyChanges). Call it only after the checkout succeeded.
+ * the stat cache with the ids that `findDir` gives for them in the target snapshot. `written` has
+ * the ctime of each path the checkout changed, right after its last change (see applyChanges).
+ * Call it only after the checkout succeeded.
  */
-export async function saveCheckoutRecord(store: Store, current: Capture, plan: CheckoutRecordPlan, written: Map<string, bigint>): Promise<void> {
+export async function saveCheckoutRecord(store: Store, current: Capture, plan: CheckoutRecordPlan, written: Map<string, bigint>, findDir: (path: Buffer) => Promise<SnapshotDir | undefined>): Promise<void> {
   const { cache } = current;
   // Stats taken from here on are compared with this start, as a scan's are (see RACY_WINDOW_NS).
   const scanStartNs = fileClockNs();
   const root = Buffer.from(store.rootfs);
   const rootStat = lstatPath(root);
-  const tables = await readDirTables(plan.refreshed.map(({ path }) => (path.length === 0 ? root : Buffer.concat([root, Buffer.from('/'), path]))));
-  plan.refreshed.forEach(({ path, ids }, i) => {
-    const read = tables[i];
-    // A directory that is gone or not a directory now has no record. A scan never enters a mount
-    // point of another filesystem, so it has no record to reuse either.
-    if (!read || read.dev !== rootStat.dev) return;
-    // Entries changed since the capture other than by the checkout itself are read again next time.
-    const racy = distrustedAfterCheckout(read.table, path.toString('latin1'), current.scanStartNs, scanStartNs, written);
-    cache.record(path, { table: read.table, racy, rootfsOid: ids.rootfsOid, metaOid: ids.metaOid });
-  });
+  for (let start = 0; start < plan.refreshed.length; start += RECORD_BATCH) {
+    const batch: { path: Buffer; ids: SnapshotDir }[] = [];
+    for (const path of plan.refreshed.slice(start, start + RECORD_BATCH)) {
+      const ids = await findDir(path);
+      if (ids) batch.push({ path, ids });
+    }
+    const tables = await readDirTables(batch.map(({ path }) => (path.length === 0 ? root : Buffer.concat([root, Buffer.from('/'), path]))));
+    batch.forEach(({ path, ids }, i) => {
+      const read = tables[i];
+      // A directory that is gone or not a directory now has no record. A scan never enters a mount
+      // point of another filesystem, so it has no record to reuse either.
+      if (!read || read.dev !== rootStat.dev) return;
+      // Entries changed since the capture other than by the checkout itself are read again next time.
+      const racy = distrustedAfterCheckout(read.table, path.toString('latin1'), current.scanStartNs, scanStartNs, written);
+      cache.record(path, { table: read.table, racy, rootfsOid: ids.rootfsOid, metaOid: ids.metaOid });
+    });
+  }
   cache.recordRoot(rootStat, scanStartNs);
   await cache.save(store.gitdir);
 }
