@@ -6,7 +6,7 @@ import { scanTree, type ScanDir } from '../tree/scan.js';
 import type { Change } from './diff.js';
 import { SnapshotBuilder, type BuildProgress, type BuiltSnapshot } from './snapshot-write.js';
 import { snapshotRoot, type SnapshotDir } from './snapshot-read.js';
-import { StatCache, distrustedAfterCheckout, racyNames, sameTable, type CachedDir } from './stat-cache.js';
+import { StatCache, distrustedAfterCheckout, sameTable, type CachedDir } from './stat-cache.js';
 import { tryStoreLock, type Store } from './store.js';
 
 /** Options of captureWorktree. */
