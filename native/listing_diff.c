@@ -177,10 +177,10 @@ static int compare_spans(Span a, Span b) {
 }
 
 /*
- * unmatchedMetaNames(a: Uint8Array, b: Uint8Array): string. Walks two metadata blobs, whose
- * first line is the format header and whose other lines are sorted by name, and returns the name
- * fields (percent-encoded, as written) of the lines that have no identical line on the other
- * side, joined by NUL bytes. A name whose line changed is listed once.
+ * unmatchedMetaNames(a: Uint8Array, b: Uint8Array): string. Walks two metadata blobs: the first
+ * line of each is the format header, and the others are sorted by name. Returns the name fields
+ * (percent-encoded, as written) of the lines that have no identical line on the other side,
+ * joined by NUL bytes. A name whose line changed is listed once.
  */
 napi_value unmatched_meta_names(napi_env env, napi_callback_info info) {
   napi_value args[2];

@@ -414,7 +414,7 @@ describe('stat cache refresh', () => {
       fs.writeFileSync(join(linked.rootfs, 'y/new'), 'n\n');
       await sleep(RACY_WAIT_MS);
 
-      // y changed, so its trees are not stored; x's are, and x holds a member of the set.
+      // y changed, so its trees are not stored. x's trees are, and x contains a member of the set.
       await filesReadByStatus(linked);
       linked.ok(['commit', '-m', 'new file']);
 

@@ -96,7 +96,7 @@ export class ObjectStore {
     return this.overlay.has(oid) || (this.packWriter?.has(oid) ?? false) || fs.existsSync(this.loosePath(oid)) || this.packs.has(oid);
   }
 
-  /** Reports whether the store itself holds an object with this id, loose or packed (memory aside). */
+  /** Reports whether the store itself has an object with this id, loose or packed (memory aside). */
   stored(oid: string): boolean {
     return fs.existsSync(this.loosePath(oid)) || this.packs.has(oid);
   }

@@ -72,7 +72,7 @@ async function captureOnce(store: Store, options: CaptureOptions, distrust?: Set
       onWarning: options.onWarning,
       onProgress: (done) => options.onProgress?.({ phase: 'scan', done }),
       onDir: (dir) => builder.addDir(dir),
-      // A commit saves records from its own scan; a dry capture's loaded records may be kept by recordCheckout.
+      // A commit saves records from its own scan; a dry capture's loaded records may be kept by planCheckoutRecord.
       releaseCache: options.write,
       distrust,
     });
@@ -117,10 +117,11 @@ function staleRecords(cache: StatCache, scan: ScanDir): Map<string, CachedDir> {
 /**
  * Saves the stale records of a capture without `write` (status, diff) into the stat cache, so
  * the next capture does not read those files again, as git status refreshes its index. Only
- * directories whose trees are in the store and that hold no file of several links are recorded,
- * because a changed directory's ids exist in memory only. The save is skipped when another command holds the store lock or has replaced
- * the cache file since this capture loaded it. Returns whether the cache was saved. A failure to
- * save is not an error, because the cache left in place still matches the files it describes.
+ * directories whose trees are in the store are recorded, because a changed directory's ids exist
+ * in memory only, and only those without a file of several links (see saveStale). The save is
+ * skipped when another command has the store lock or has replaced the cache file since this
+ * capture loaded it. Returns whether the cache was saved. A failure to save is not an error,
+ * because the cache left in place still matches the files it describes.
  */
 export async function refreshStatCache(store: Store, capture: Capture): Promise<boolean> {
   try {
